@@ -1,0 +1,136 @@
+"""Whole image files: the magic head (IMG_COMMON/IMG_SERVICE + magic, or inventory's single
+magic) followed by the entries of the image's layout, as a construct.Construct."""
+from __future__ import annotations
+
+import struct
+from typing import Iterator, Optional, Tuple
+
+import construct
+
+from ..errors import CritError, DecodeError, EncodeError, UnknownMagicError
+from ..message import PLAIN, PRETTY
+from ..schema import ImageKind, Schema, default_schema
+from .layouts import LAYOUTS, Ctx
+from .stream import Cursor, Writer
+
+_U32 = struct.Struct("<I")
+Head = construct.Int32ul  # every magic is one little-endian u32
+
+
+def read_head(cur: Cursor, schema: Schema) -> ImageKind:
+    """Read the magic(s) and return the image kind; leaves `cur` at the first entry."""
+    if cur.at_end():
+        raise DecodeError("empty file: not a CRIU image", file=cur.file)
+    first = cur.u32("magic")
+    magic = first
+    if first in (schema.magics.get("IMG_COMMON"), schema.magics.get("IMG_SERVICE")):
+        magic = cur.u32("magic")
+    name = schema.magic_name(magic)
+    hint = schema.raw_hint(cur.file or "")
+    if name is None or name in ("IMG_COMMON", "IMG_SERVICE"):
+        what = "probably %s" % hint if hint else "maybe raw data such as pages-*.img"
+        raise UnknownMagicError(magic, "unknown magic %#x: not a CRIU protobuf image (%s)"
+                                % (magic, what), file=cur.file, offset=cur.pos - 4)
+    kind = schema.image_kind(name)
+    if kind is None:
+        what = hint or "a raw image"
+        raise UnknownMagicError(magic, "%s images carry no protobuf entries (this is %s)"
+                                % (name, what), file=cur.file, offset=cur.pos - 4)
+    return kind
+
+
+def head_bytes(kind: ImageKind, schema: Schema) -> bytes:
+    if kind.head == "none":
+        return _U32.pack(kind.magic)
+    first = schema.magics["IMG_SERVICE" if kind.head == "service" else "IMG_COMMON"]
+    return _U32.pack(first) + _U32.pack(kind.magic)
+
+
+class ImageFile(construct.Construct):
+    """A CRIU image as a construct: parses to crit's {"magic": NAME, "entries": [...]}.
+
+    >>> from critcore.schema import default_schema
+    >>> img = ImageFile(default_schema())
+    >>> data = img.build({"magic": "PSTREE", "entries": [{"pid": 1, "ppid": 0}]})
+    >>> data.hex()
+    '1943565430302750040000000801100000'
+    >>> img.parse(data)
+    {'magic': 'PSTREE', 'entries': [{'pid': 1, 'ppid': 0}]}
+    """
+
+    def __init__(self, schema: Optional[Schema] = None, pretty: bool = False,
+                 no_payload: bool = False, file: Optional[str] = None):
+        super().__init__()
+        self.schema = schema or default_schema()
+        self.view = PRETTY if pretty else PLAIN
+        self.no_payload = no_payload
+        self.file = file
+
+    def iter_parse(self, data: bytes) -> Tuple[ImageKind, Iterator[dict]]:
+        cur = Cursor(data, self.file)
+        kind = read_head(cur, self.schema)
+        layout = LAYOUTS.get(kind.layout)
+        if layout is None:
+            raise DecodeError("unknown layout %r for %s in images.yaml" % (kind.layout, kind.name),
+                              file=self.file)
+        return kind, layout.read(cur, Ctx(kind, self.schema, self.view, self.no_payload))
+
+    def _parse(self, stream, context, path):
+        kind, entries = self.iter_parse(construct.stream_read_entire(stream, path))
+        return {"magic": kind.name, "entries": list(entries)}
+
+    def encode(self, img: dict) -> bytes:
+        if not isinstance(img, dict):
+            raise EncodeError("an image is an object with \"magic\" and \"entries\"", file=self.file)
+        name = img.get("magic")
+        if not isinstance(name, str):
+            raise EncodeError("missing or non-string \"magic\"", path="magic", file=self.file)
+        kind = self.schema.image_kind(name)
+        if kind is None:
+            raise EncodeError("%r is not a magic with protobuf entries" % name, path="magic",
+                              file=self.file)
+        entries = img.get("entries")
+        if not isinstance(entries, list):
+            raise EncodeError("\"entries\" must be an array", path="entries", file=self.file)
+        extra = [k for k in img if k not in ("magic", "entries")]
+        if extra:
+            raise EncodeError("unknown key %r" % extra[0], path=extra[0], file=self.file)
+        w = Writer()
+        w.raw(head_bytes(kind, self.schema))
+        try:
+            LAYOUTS[kind.layout].write(entries, w, Ctx(kind, self.schema, PLAIN, False))
+        except CritError as e:
+            raise e.at(file=self.file) from None
+        return w.getvalue()
+
+    def _build(self, obj, stream, context, path):
+        data = self.encode(obj)
+        construct.stream_write(stream, data, len(data), path)
+        return obj
+
+    def _sizeof(self, context, path):
+        raise construct.SizeofError("an image has no fixed size", path=path)
+
+    def count(self, data: bytes) -> Tuple[str, int]:
+        """(magic name, number of entries decode would return), without decoding when possible."""
+        cur = Cursor(data, self.file)
+        kind = read_head(cur, self.schema)
+        layout = LAYOUTS[kind.layout]
+        if not layout.countable:
+            _, entries = self.iter_parse(data)
+            return kind.name, sum(1 for _ in entries)
+        n = 0
+        pos, end, buf = cur.pos, cur.end, data
+        unpack = _U32.unpack_from
+        while pos < end:
+            if pos + 4 > end:
+                raise DecodeError("truncated entry size (%d of 4 bytes)" % (end - pos),
+                                  file=self.file, offset=pos, path="entries[%d]" % n)
+            size = unpack(buf, pos)[0]
+            if pos + 4 + size > end:
+                raise DecodeError("entry size %d is larger than the rest of the file (%d bytes)"
+                                  % (size, end - pos - 4), file=self.file, offset=pos,
+                                  path="entries[%d]" % n)
+            pos += 4 + size
+            n += 1
+        return kind.name, max(n - layout.head_entries, 0)

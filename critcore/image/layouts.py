@@ -1,0 +1,351 @@
+"""How entries sit in each kind of image: plain size-prefixed messages, or messages followed by
+raw payloads (pipes, queues, TCP streams, ghost files, SysV IPC). One reader/writer pair per layout."""
+from __future__ import annotations
+
+import array
+import sys
+from typing import Callable, Dict, Iterator, List, NamedTuple
+
+from ..errors import CritError, EncodeError
+from ..message import PLAIN, MessageCodec
+from ..message.convert import b64_decode, b64_encode
+from .stream import Cursor, Writer
+
+
+class Ctx(NamedTuple):
+    """What a layout needs: the image kind, the schema, the view, and --nopl."""
+    kind: object
+    schema: object
+    view: object
+    no_payload: bool
+
+    def codec(self, name: str, plain: bool = False) -> MessageCodec:
+        return MessageCodec.get(self.schema, name, PLAIN if plain else self.view)
+
+
+def round_up(x: int, y: int) -> int:
+    return ((x + y - 1) // y) * y
+
+
+def human_readable(num: float) -> str:
+    """crit's --nopl size text.
+
+    >>> human_readable(12), human_readable(1536)
+    ('12B', '1.5KB')
+    """
+    for unit in ("", "K", "M", "G", "T", "P", "E", "Z"):
+        if num < 1024.0:
+            if int(num) == num:
+                return "%d%sB" % (num, unit)
+            return "%.1f%sB" % (num, unit)
+        num /= 1024.0
+    return "%.1fYB" % num
+
+
+def placeholder(size: int) -> str:
+    return "... <%s>" % human_readable(size)
+
+
+def num(entry: dict, name: str, path: str, cur=None) -> int:
+    """An integer field a layout depends on (pretty views may show it as a hex string)."""
+    v = entry.get(name, 0)
+    if isinstance(v, str):
+        try:
+            v = int(v, 0)
+        except ValueError:
+            v = None
+    if type(v) is not int or v < 0:
+        msg = "%s must be a non-negative integer" % name
+        if cur is not None:
+            raise cur.error(msg, path + "." + name)
+        raise EncodeError(msg, path=path + "." + name)
+    return v
+
+
+# ---------------------------------------------------------------- readers
+# A reader yields entries; `cur` is positioned after the image head.
+
+def read_plain(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
+    codec = ctx.codec(ctx.kind.entry)
+    i = 0
+    while not cur.at_end():
+        yield cur.message(codec, "entries[%d]" % i)
+        i += 1
+
+
+def read_pagemap(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
+    if cur.at_end():
+        return
+    yield cur.message(ctx.codec(ctx.kind.params["head"]), "entries[0]")
+    codec = ctx.codec(ctx.kind.entry)
+    i = 1
+    while not cur.at_end():
+        yield cur.message(codec, "entries[%d]" % i)
+        i += 1
+
+
+def read_payload(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
+    codec = ctx.codec(ctx.kind.entry)
+    sizes = ctx.kind.params["size"]
+    i = 0
+    while not cur.at_end():
+        path = "entries[%d]" % i
+        e = cur.message(codec, path)
+        size = sum(num(e, s, path, cur) for s in sizes)
+        if ctx.no_payload:
+            cur.skip(size, "payload", path + ".extra")
+            e["extra"] = placeholder(size)
+        else:
+            e["extra"] = b64_encode(cur.take(size, "payload", path + ".extra"))
+        yield e
+        i += 1
+
+
+def read_tcp_stream(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
+    codec = ctx.codec(ctx.kind.entry)
+    i = 0
+    while not cur.at_end():
+        path = "entries[%d]" % i
+        e = cur.message(codec, path)
+        inq, outq = num(e, "inq_len", path, cur), num(e, "outq_len", path, cur)
+        if ctx.no_payload:
+            cur.skip(inq + outq, "queue data", path + ".extra")
+            e["extra"] = placeholder(inq + outq)
+        else:
+            e["extra"] = {"inq": b64_encode(cur.take(inq, "in-queue", path + ".extra.inq")),
+                          "outq": b64_encode(cur.take(outq, "out-queue", path + ".extra.outq"))}
+        yield e
+        i += 1
+
+
+def read_ipc_sem(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
+    codec = ctx.codec(ctx.kind.entry)
+    i = 0
+    while not cur.at_end():
+        path = "entries[%d]" % i
+        e = cur.message(codec, path)
+        size = 2 * num(e, "nsems", path, cur)
+        data = cur.take(size, "semaphore values", path + ".extra")
+        cur.skip(round_up(size, 8) - size, "semaphore padding", path + ".extra")
+        if ctx.no_payload:
+            e["extra"] = placeholder(size)
+        else:
+            vals = array.array("H")
+            vals.frombytes(data)
+            if sys.byteorder != "little":
+                vals.byteswap()
+            e["extra"] = vals.tolist()
+        yield e
+        i += 1
+
+
+def read_ipc_msg(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
+    codec = ctx.codec(ctx.kind.entry)
+    msg_codec = ctx.codec(ctx.kind.params["msg"], plain=True)  # crit shows messages plain
+    i = 0
+    while not cur.at_end():
+        path = "entries[%d]" % i
+        e = cur.message(codec, path)
+        extra: List[object] = []
+        pl_len = 0
+        for k in range(num(e, "qnum", path, cur)):
+            if cur.at_end():
+                break  # crit stops quietly at the end of the file
+            mpath = "%s.extra[%d]" % (path, 2 * k)
+            start = cur.pos
+            m = cur.message(msg_codec, mpath)
+            msize = num(m, "msize", mpath, cur)
+            pl_len += (cur.pos - start - 4) + msize
+            data = cur.take(msize, "message data", "%s.extra[%d]" % (path, 2 * k + 1))
+            cur.skip(round_up(msize, 8) - msize, "message padding", mpath)
+            extra += (m, b64_encode(data))
+        e["extra"] = placeholder(pl_len) if ctx.no_payload else extra
+        yield e
+        i += 1
+
+
+def read_ipc_shm(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
+    codec = ctx.codec(ctx.kind.entry)
+    i = 0
+    while not cur.at_end():
+        path = "entries[%d]" % i
+        e = cur.message(codec, path)
+        if not e.get("in_pagemaps"):  # contents live in the shmem pagemap otherwise
+            size = num(e, "size", path, cur)
+            data = cur.take(size, "segment data", path + ".extra")
+            cur.skip(round_up(size, 4) - size, "segment padding", path + ".extra")
+            e["extra"] = placeholder(size) if ctx.no_payload else b64_encode(data)
+        yield e
+        i += 1
+
+
+def read_ghost_file(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
+    head = cur.message(ctx.codec(ctx.kind.entry), "entries[0]")
+    if head.get("chunks"):
+        yield head
+        codec = ctx.codec(ctx.kind.params["chunk"])
+        i = 1
+        while not cur.at_end():
+            path = "entries[%d]" % i
+            e = cur.message(codec, path)
+            n = num(e, "len", path, cur)
+            if ctx.no_payload:
+                cur.skip(n, "chunk data", path + ".extra")
+            else:
+                e["extra"] = b64_encode(cur.take(n, "chunk data", path + ".extra"))
+            yield e
+            i += 1
+    else:
+        data = cur.take(cur.left(), "file data", "entries[0].extra")
+        if not ctx.no_payload:
+            head["extra"] = b64_encode(data)
+        yield head
+
+
+# ---------------------------------------------------------------- writers
+
+def _extra(entry: dict, path: str):
+    if "extra" not in entry:
+        raise EncodeError("missing payload", path=path + ".extra")
+    return entry["extra"]
+
+
+def _blob(value, want: int, path: str, what: str) -> bytes:
+    """Base64 payload that must decode to exactly the size its entry announces."""
+    try:
+        data = b64_decode(value)
+    except CritError as e:
+        raise e.at(prefix=path) from None
+    if len(data) != want:
+        raise EncodeError("%s is %d bytes but the entry says %d" % (what, len(data), want), path=path)
+    return data
+
+
+def _entries(entries, ctx: Ctx):
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict):
+            raise EncodeError("an entry must be an object", path="entries[%d]" % i)
+        yield "entries[%d]" % i, e
+
+
+def write_plain(entries: list, w: Writer, ctx: Ctx) -> None:
+    codec = ctx.codec(ctx.kind.entry)
+    for path, e in _entries(entries, ctx):
+        w.message(codec, e, path, ignore=())
+
+
+def write_pagemap(entries: list, w: Writer, ctx: Ctx) -> None:
+    head, codec = ctx.codec(ctx.kind.params["head"]), ctx.codec(ctx.kind.entry)
+    for path, e in _entries(entries, ctx):
+        w.message(head if path == "entries[0]" else codec, e, path, ignore=())
+
+
+def write_payload(entries: list, w: Writer, ctx: Ctx) -> None:
+    codec = ctx.codec(ctx.kind.entry)
+    for path, e in _entries(entries, ctx):
+        w.message(codec, e, path)
+        size = sum(num(e, s, path) for s in ctx.kind.params["size"])
+        w.raw(_blob(_extra(e, path), size, path + ".extra", "payload"))
+
+
+def write_tcp_stream(entries: list, w: Writer, ctx: Ctx) -> None:
+    codec = ctx.codec(ctx.kind.entry)
+    for path, e in _entries(entries, ctx):
+        w.message(codec, e, path)
+        extra = _extra(e, path)
+        if not isinstance(extra, dict) or set(extra) != {"inq", "outq"}:
+            raise EncodeError('expected {"inq": base64, "outq": base64}', path=path + ".extra")
+        for q, f in (("inq", "inq_len"), ("outq", "outq_len")):
+            w.raw(_blob(extra[q], num(e, f, path), path + ".extra." + q, q))
+
+
+def write_ipc_sem(entries: list, w: Writer, ctx: Ctx) -> None:
+    codec = ctx.codec(ctx.kind.entry)
+    for path, e in _entries(entries, ctx):
+        w.message(codec, e, path)
+        nsems = num(e, "nsems", path)
+        vals = _extra(e, path)
+        if not isinstance(vals, list) or len(vals) != nsems:
+            raise EncodeError("expected a list of %d semaphore values" % nsems, path=path + ".extra")
+        for k, v in enumerate(vals):
+            if type(v) is not int or not 0 <= v <= 0xFFFF:
+                raise EncodeError("a semaphore value is an integer 0..65535", path="%s.extra[%d]" % (path, k))
+        data = array.array("H", vals)
+        if sys.byteorder != "little":
+            data.byteswap()
+        w.raw(data.tobytes() + b"\0" * (round_up(2 * nsems, 8) - 2 * nsems))
+
+
+def write_ipc_msg(entries: list, w: Writer, ctx: Ctx) -> None:
+    codec = ctx.codec(ctx.kind.entry)
+    msg_codec = ctx.codec(ctx.kind.params["msg"])
+    for path, e in _entries(entries, ctx):
+        w.message(codec, e, path)
+        extra = _extra(e, path)
+        if not isinstance(extra, list) or len(extra) % 2:
+            raise EncodeError("expected a flat list [message, base64, ...]", path=path + ".extra")
+        if len(extra) // 2 != num(e, "qnum", path):
+            raise EncodeError("%d messages but qnum says %d" % (len(extra) // 2, num(e, "qnum", path)),
+                              path=path + ".extra")
+        for k in range(0, len(extra), 2):
+            mpath = "%s.extra[%d]" % (path, k)
+            w.message(msg_codec, extra[k], mpath, ignore=())
+            msize = num(extra[k], "msize", mpath)
+            data = _blob(extra[k + 1], msize, "%s.extra[%d]" % (path, k + 1), "message data")
+            w.raw(data + b"\0" * (round_up(msize, 8) - msize))
+
+
+def write_ipc_shm(entries: list, w: Writer, ctx: Ctx) -> None:
+    codec = ctx.codec(ctx.kind.entry)
+    for path, e in _entries(entries, ctx):
+        w.message(codec, e, path)
+        if e.get("in_pagemaps"):
+            if "extra" in e:
+                raise EncodeError("an in_pagemaps segment has no inline data", path=path + ".extra")
+            continue
+        size = num(e, "size", path)
+        w.raw(_blob(_extra(e, path), size, path + ".extra", "segment data")
+              + b"\0" * (round_up(size, 4) - size))
+
+
+def write_ghost_file(entries: list, w: Writer, ctx: Ctx) -> None:
+    if not entries:
+        raise EncodeError("a ghost file image has at least one entry", path="entries")
+    items = list(_entries(entries, ctx))
+    path, head = items[0]
+    w.message(ctx.codec(ctx.kind.entry), head, path)
+    if head.get("chunks"):
+        if "extra" in head:
+            raise EncodeError("a chunked ghost file keeps its data in the chunks", path=path + ".extra")
+        codec = ctx.codec(ctx.kind.params["chunk"])
+        for path, e in items[1:]:
+            w.message(codec, e, path)
+            w.raw(_blob(_extra(e, path), num(e, "len", path), path + ".extra", "chunk data"))
+    else:
+        if len(items) > 1:
+            raise EncodeError("an unchunked ghost file has exactly one entry", path="entries[1]")
+        if "extra" in head:
+            try:
+                w.raw(b64_decode(head["extra"]))
+            except CritError as e:
+                raise e.at(prefix=path + ".extra") from None
+
+
+class Layout(NamedTuple):
+    read: Callable
+    write: Callable
+    # info can count by walking size prefixes only when entries carry no payload
+    countable: bool = False
+    head_entries: int = 0
+
+
+LAYOUTS: Dict[str, Layout] = {
+    "plain": Layout(read_plain, write_plain, countable=True),
+    "pagemap": Layout(read_pagemap, write_pagemap, countable=True, head_entries=1),
+    "payload": Layout(read_payload, write_payload),
+    "tcp_stream": Layout(read_tcp_stream, write_tcp_stream),
+    "ipc_sem": Layout(read_ipc_sem, write_ipc_sem),
+    "ipc_msg": Layout(read_ipc_msg, write_ipc_msg),
+    "ipc_shm": Layout(read_ipc_shm, write_ipc_shm),
+    "ghost_file": Layout(read_ghost_file, write_ghost_file),
+}

@@ -1,0 +1,482 @@
+"""Descriptor-driven protobuf message codec: bytes <-> crit's JSON form, as a construct.Construct.
+Each (message, view) pair is compiled once into flat dispatch tables keyed by the whole tag,
+so the hot loop is one dict lookup and one small branch per field."""
+from __future__ import annotations
+
+import base64
+import struct
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import construct
+
+from ..errors import CritError, DecodeError, EncodeError
+from ..schema import FieldDesc, MessageDesc, Schema
+from ..wire import I32, I64, LEN, VARINT, WIRE_NAMES, encode_varint, read_varint
+from ..wire.varint import MASK64
+from ..wire.wiretype import WIRE_OF_TYPE
+from . import convert
+from .view import PLAIN, View
+
+UNKNOWN_KEY = "__unknown__"
+"""Reserved JSON key holding fields the schema does not know: [[number, wire type, value]...]."""
+
+# Kinds of slot in the decode table: how the raw wire value is read.
+K_VARINT, K_I64, K_I32, K_LEN_BYTES, K_LEN_STR, K_LEN_MSG, K_PACKED = range(7)
+
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_FIXED = {"fixed32": "<I", "sfixed32": "<i", "float": "<f",
+          "fixed64": "<Q", "sfixed64": "<q", "double": "<d"}
+_INT_RANGES = {
+    "int32": (-(1 << 31), (1 << 31) - 1), "sint32": (-(1 << 31), (1 << 31) - 1),
+    "sfixed32": (-(1 << 31), (1 << 31) - 1), "uint32": (0, (1 << 32) - 1),
+    "fixed32": (0, (1 << 32) - 1), "int64": (-(1 << 63), (1 << 63) - 1),
+    "sint64": (-(1 << 63), (1 << 63) - 1), "sfixed64": (-(1 << 63), (1 << 63) - 1),
+    "uint64": (0, MASK64), "fixed64": (0, MASK64), "enum": (-(1 << 31), (1 << 31) - 1),
+}
+
+
+def _int32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+
+def _int64(v: int) -> int:
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def _sint(v: int) -> int:
+    return (v >> 1) ^ -(v & 1)
+
+
+def _text(raw: bytes) -> str:
+    # File names are not always UTF-8: keep the bytes (surrogateescape) instead of failing.
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "surrogateescape")
+
+
+b64 = convert.b64_encode
+
+
+# Raw wire value -> plain JSON value, per scalar type (None: the raw int is the value).
+VARINT_DECODERS: Dict[str, Optional[Callable[[int], Any]]] = {
+    "uint32": None, "uint64": None, "int32": _int32, "int64": _int64,
+    "sint32": _sint, "sint64": _sint, "bool": bool, "enum": None,
+}
+
+
+class MessageCodec:
+    """Compiled reader and writer of one message under one view (plain or pretty)."""
+
+    __slots__ = ("desc", "view", "table", "fields", "post", "schema", "_hex")
+
+    def __init__(self, schema: Schema, desc: MessageDesc, view: View, inherited_hex: bool):
+        self.desc = desc
+        self.view = view
+        self.schema = schema
+        self._hex = inherited_hex
+        self.table: Dict[int, tuple] = {}
+        self.fields: List[tuple] = []
+        self.post: List[Tuple[str, Callable]] = []
+
+    @classmethod
+    def get(cls, schema: Schema, name: str, view: View = PLAIN, inherited_hex: bool = False):
+        key = (name, view.name, inherited_hex)
+        codec = schema.codecs.get(key)
+        if codec is None:
+            codec = schema.codecs[key] = cls(schema, schema.message(name), view, inherited_hex)
+            codec._compile()   # after registration, so recursive messages terminate
+        return codec
+
+    # ---- compilation
+    def _compile(self) -> None:
+        for f in self.desc.fields:
+            self._compile_field(f)
+
+    def _compile_field(self, f: FieldDesc) -> None:
+        schema, view = self.schema, self.view
+        hexed = self._hex or f.criu.hex
+        wire = WIRE_OF_TYPE[f.type]
+        sub = None
+        enum = schema.enum(f.type_name) if f.type == "enum" else None
+        if f.type == "message":
+            sub = MessageCodec.get(schema, f.type_name, view, hexed and view.pretty)
+            dec, kind = None, K_LEN_MSG
+        elif f.type == "string":
+            dec, kind = _text, K_LEN_STR
+        elif f.type == "bytes":
+            dec, kind = view.bytes_decoder(f), K_LEN_BYTES
+        else:
+            base = _scalar_decoder(f, enum)
+            dec = view.int_decoder(schema, f, base, hexed) if view.pretty else base
+            kind = {VARINT: K_VARINT, I64: K_I64, I32: K_I32}[wire]
+        rep = f.repeated
+        self.table[(f.number << 3) | wire] = (f.name, kind, dec, sub, rep, f.number, _FIXED.get(f.type))
+        if rep and wire != LEN:
+            # Packed and unpacked are both legal on the wire whatever the declaration says.
+            self.table[(f.number << 3) | LEN] = (f.name, K_PACKED, dec, kind, rep, f.number,
+                                                 _FIXED.get(f.type))
+        if rep and view.pretty and f.criu.ipadd:
+            self.post.append((f.name, view.ip_decoder()))
+        enc = _encoder_for(schema, f, enum, view)
+        self.fields.append((f.name, f.number, wire, encode_varint((f.number << 3) | wire), enc, sub,
+                            rep, f.packed, f))
+
+    # ---- decoding
+    def decode(self, buf: bytes) -> dict:
+        """Decode a whole message held in `buf` (offsets in errors are relative to it)."""
+        table = self.table
+        out: dict = {}
+        pos = 0
+        end = len(buf)
+        last = 0
+        ordered = True
+        slot = None
+        try:
+            while pos < end:
+                tag = buf[pos]
+                if tag < 0x80:
+                    pos += 1
+                else:
+                    tag, pos = read_varint(buf, pos)
+                slot = table.get(tag)
+                if slot is None:
+                    pos = self._unknown(buf, pos, tag, out)
+                    continue
+                name, kind, dec, sub, rep, num, fmt = slot
+                if num < last:
+                    ordered = False
+                last = num
+                if kind == K_VARINT:
+                    v = buf[pos]
+                    if v < 0x80:
+                        pos += 1
+                    else:
+                        v, pos = read_varint(buf, pos)
+                    if dec is not None:
+                        v = dec(v)
+                elif kind >= K_LEN_BYTES:
+                    n = buf[pos]
+                    if n < 0x80:
+                        pos += 1
+                    else:
+                        n, pos = read_varint(buf, pos)
+                    stop = pos + n
+                    if stop > end:
+                        raise DecodeError("length %d overruns the message (%d bytes left)"
+                                          % (n, end - pos), offset=pos)
+                    if kind == K_LEN_MSG:
+                        try:
+                            v = sub.decode(buf[pos:stop])
+                        except CritError as e:
+                            idx = "[%d]" % len(out.get(name, ())) if rep else ""
+                            raise e.at(base=pos, prefix=name + idx) from None
+                    elif kind == K_PACKED:
+                        lst = out.get(name)
+                        if lst is None:
+                            lst = out[name] = []
+                        self._packed(buf, pos, stop, sub, dec, fmt, lst)
+                        pos = stop
+                        continue
+                    else:
+                        v = dec(buf[pos:stop])
+                    pos = stop
+                else:
+                    size = 8 if kind == K_I64 else 4
+                    if pos + size > end:
+                        raise DecodeError("truncated %d-byte value" % size, offset=pos)
+                    v = struct.unpack_from(fmt, buf, pos)[0]
+                    pos += size
+                    if dec is not None:
+                        v = dec(v)
+                if rep:
+                    lst = out.get(name)
+                    if lst is None:
+                        out[name] = [v]
+                    else:
+                        lst.append(v)
+                else:
+                    out[name] = v
+        except IndexError:
+            raise DecodeError("truncated message", offset=end).at(prefix=slot[0] if slot else "") from None
+        except CritError as e:
+            if e.path or slot is None or e.offset is None:
+                raise
+            raise e.at(prefix=slot[0]) from None
+        if not ordered:
+            out = self._sorted(out)
+        for name, fn in self.post:
+            if name in out:
+                out[name] = fn(out[name], name)
+        return out
+
+    def _packed(self, buf, pos, stop, kind, dec, fmt, lst) -> None:
+        if kind == K_VARINT:
+            while pos < stop:
+                v = buf[pos]
+                if v < 0x80:
+                    pos += 1
+                else:
+                    v, pos = read_varint(buf, pos)
+                    if pos > stop:
+                        raise DecodeError("packed varint overruns its field", offset=pos)
+                lst.append(v if dec is None else dec(v))
+        else:
+            size = struct.calcsize(fmt)
+            if (stop - pos) % size:
+                raise DecodeError("packed field of %d bytes is not a multiple of %d"
+                                  % (stop - pos, size), offset=pos)
+            vals = struct.unpack_from("<%d%s" % ((stop - pos) // size, fmt[1]), buf, pos)
+            lst.extend(vals if dec is None else map(dec, vals))
+
+    def _unknown(self, buf: bytes, pos: int, tag: int, out: dict) -> int:
+        wire = tag & 7
+        num = tag >> 3
+        start = pos
+        if num == 0:
+            raise DecodeError("field number 0 is invalid", offset=pos)
+        if wire == VARINT:
+            v, pos = read_varint(buf, pos)
+        elif wire == I64 or wire == I32:
+            size = 8 if wire == I64 else 4
+            if pos + size > len(buf):
+                raise DecodeError("truncated %d-byte value" % size, offset=pos)
+            v = (_U64 if wire == I64 else _U32).unpack_from(buf, pos)[0]
+            pos += size
+        elif wire == LEN:
+            n, pos = read_varint(buf, pos)
+            if pos + n > len(buf):
+                raise DecodeError("length %d overruns the message" % n, offset=pos)
+            v = b64(buf[pos:pos + n])
+            pos += n
+        else:
+            raise DecodeError("unsupported wire type %d (%s) for field %d"
+                              % (wire, WIRE_NAMES.get(wire, "invalid"), num), offset=start)
+        known = any(f.number == num for f in self.desc.fields)
+        if known:
+            # A known field number with a wire type its type cannot have.
+            f = next(f for f in self.desc.fields if f.number == num)
+            raise DecodeError("wrong wire type %s for %s field" % (WIRE_NAMES[wire], f.type),
+                              offset=start, path=f.name)
+        out.setdefault(UNKNOWN_KEY, []).append([num, wire, v])
+        return pos
+
+    def _sorted(self, out: dict) -> dict:
+        order = {f.name: f.number for f in self.desc.fields}
+        order[UNKNOWN_KEY] = 1 << 30
+        return dict(sorted(out.items(), key=lambda kv: order[kv[0]]))
+
+    # ---- encoding
+    def encode(self, d: dict, ignore: Tuple[str, ...] = ()) -> bytes:
+        """Encode a JSON-form dict (plain or pretty values) into message bytes."""
+        if not isinstance(d, dict):
+            raise EncodeError("expected an object, got %s" % _jtype(d))
+        out = bytearray()
+        used = 0
+        unknown = d.get(UNKNOWN_KEY)
+        pending = sorted(unknown, key=lambda u: u[0]) if unknown else None
+        if unknown is not None:
+            used += 1
+        for name, num, wire, tag, enc, sub, rep, packed, f in self.fields:
+            if pending and pending[0][0] < num:
+                pending = _put_unknown(out, pending, num)
+            if name not in d:
+                continue
+            used += 1
+            v = d[name]
+            try:
+                if rep:
+                    if not isinstance(v, list):
+                        raise EncodeError("expected an array, got %s" % _jtype(v))
+                    if f.criu.ipadd and v and isinstance(v[0], str):
+                        v = convert.ip_parse(v)
+                    if sub is not None:
+                        for i, item in enumerate(v):
+                            try:
+                                body = sub.encode(item)
+                            except CritError as e:
+                                raise e.at(prefix="[%d]" % i) from None
+                            out += tag
+                            out += encode_varint(len(body))
+                            out += body
+                    else:
+                        items = enc.many(v, self.view)
+                        if packed and items:
+                            body = b"".join(items)
+                            out += encode_varint((num << 3) | LEN)
+                            out += encode_varint(len(body))
+                            out += body
+                        else:
+                            for item in items:
+                                out += tag
+                                out += item
+                elif sub is not None:
+                    body = sub.encode(v)
+                    out += tag
+                    out += encode_varint(len(body))
+                    out += body
+                else:
+                    out += tag
+                    out += enc(v)
+            except CritError as e:
+                raise e.at(prefix=name) from None
+        if pending:
+            _put_unknown(out, pending, 1 << 62)
+        if used + sum(1 for k in ignore if k in d) != len(d):
+            known = {f[0] for f in self.fields}
+            extra = [k for k in d if k not in known and k != UNKNOWN_KEY and k not in ignore]
+            raise EncodeError("unknown key %r (not a field of %s)" % (extra[0], self.desc.name),
+                              path=extra[0])
+        return bytes(out)
+
+
+def _put_unknown(out: bytearray, pending: list, below: int) -> list:
+    while pending and pending[0][0] < below:
+        num, wire, v = pending.pop(0)
+        out += encode_varint((num << 3) | wire)
+        if wire == VARINT:
+            out += encode_varint(v)
+        elif wire == I64:
+            out += _U64.pack(v)
+        elif wire == I32:
+            out += _U32.pack(v)
+        else:
+            raw = base64.decodebytes(v.encode("ascii"))
+            out += encode_varint(len(raw))
+            out += raw
+    return pending
+
+
+def _jtype(v: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            int: "an integer", float: "a number", type(None): "null"}.get(type(v), type(v).__name__)
+
+
+def _scalar_decoder(f: FieldDesc, enum) -> Optional[Callable]:
+    if f.type == "enum":
+        names = enum.by_number
+        # Unknown enum values stay numbers so that nothing is lost.
+        return lambda v: names.get(_int32(v), _int32(v))
+    return VARINT_DECODERS.get(f.type)
+
+
+class _Encoder:
+    """Turns one JSON value of a scalar field into wire bytes (without the tag)."""
+
+    __slots__ = ("f", "to_int", "pack", "wire", "view", "lo", "hi", "convert")
+
+    def __init__(self, f: FieldDesc, to_int: Callable, pack: Callable):
+        self.f, self.to_int, self.pack = f, to_int, pack
+
+    def __call__(self, v):
+        return self.pack(self.to_int(v))
+
+    def many(self, vs: list, view) -> List[bytes]:
+        conv, pack = self.to_int, self.pack
+        out = []
+        for i, v in enumerate(vs):
+            try:
+                out.append(pack(conv(v)))
+            except CritError as e:
+                raise e.at(prefix="[%d]" % i) from None
+        return out
+
+
+def _encoder_for(schema: Schema, f: FieldDesc, enum, view: View):
+    t = f.type
+    if t == "message":
+        return None
+    if t == "string":
+        def s(v):
+            if not isinstance(v, str):
+                raise EncodeError("expected a string, got %s" % _jtype(v))
+            raw = v.encode("utf-8", "surrogateescape")
+            return encode_varint(len(raw)) + raw
+        return _Encoder(f, lambda v: v, s)
+    if t == "bytes":
+        unconv = view.bytes_encoder(f)
+
+        def b(v):
+            raw = unconv(v)
+            return encode_varint(len(raw)) + raw
+        return _Encoder(f, lambda v: v, b)
+    if t == "bool":
+        def to_bool(v):
+            if v is True or v is False:
+                return int(v)
+            raise EncodeError("expected true or false, got %s" % _jtype(v))
+        return _Encoder(f, to_bool, encode_varint)
+    lo, hi = _INT_RANGES.get(t, (None, None))
+    parse_str = view.int_parser(schema, f)
+    if t == "enum":
+        by_name = enum.by_name
+
+        def to_enum(v):
+            if isinstance(v, str):
+                try:
+                    return by_name[v]
+                except KeyError:
+                    raise EncodeError("%r is not a value of enum %s" % (v, enum.name)) from None
+            return _check_int(v, lo, hi, t)
+        return _Encoder(f, to_enum, encode_varint)
+    if t in ("float", "double"):
+        st = struct.Struct(_FIXED[t])
+
+        def to_float(v):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise EncodeError("expected a number, got %s" % _jtype(v))
+            return v
+        return _Encoder(f, to_float, st.pack)
+
+    def to_int(v, _p=parse_str, _lo=lo, _hi=hi, _t=t):
+        if type(v) is int and _lo <= v <= _hi:
+            return v
+        if isinstance(v, str):
+            v = _p(v)
+        return _check_int(v, _lo, _hi, _t)
+    if t in _FIXED:
+        return _Encoder(f, to_int, struct.Struct(_FIXED[t]).pack)
+    if t in ("sint32", "sint64"):
+        return _Encoder(f, to_int, lambda v: encode_varint((v << 1) ^ -1 if v < 0 else v << 1))
+    return _Encoder(f, to_int, encode_varint)
+
+
+def _check_int(v, lo, hi, t) -> int:
+    if type(v) is not int:
+        raise EncodeError("expected an integer, got %s" % _jtype(v))
+    if not lo <= v <= hi:
+        raise EncodeError("%d is out of range for %s" % (v, t))
+    return v
+
+
+class ProtoMessage(construct.Construct):
+    """A protobuf message as a construct: the whole stream (or Prefixed slice) is the message.
+
+    >>> from critcore.schema import default_schema
+    >>> m = ProtoMessage(default_schema(), "pstree_entry")
+    >>> m.parse(b"\\x08\\x01\\x10\\x00")
+    {'pid': 1, 'ppid': 0}
+    >>> m.build({"pid": 1, "ppid": 0})
+    b'\\x08\\x01\\x10\\x00'
+    """
+
+    def __init__(self, schema: Schema, name: str, view: View = PLAIN):
+        super().__init__()
+        self.codec = MessageCodec.get(schema, name, view)
+
+    def _parse(self, stream, context, path):
+        data = construct.stream_read_entire(stream, path)
+        return self.codec.decode(data)
+
+    def _build(self, obj, stream, context, path):
+        data = self.codec.encode(obj)
+        construct.stream_write(stream, data, len(data), path)
+        return obj
+
+    def _sizeof(self, context, path):
+        raise construct.SizeofError("a protobuf message has no fixed size", path=path)
+
+
+__all__ = ["MessageCodec", "ProtoMessage", "UNKNOWN_KEY"]

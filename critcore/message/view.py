@@ -1,0 +1,87 @@
+"""Views decide how a decoded field is shown: PLAIN (crit decode) or PRETTY (crit show / --pretty).
+Encoding always accepts both forms, as crit does, so parsing of pretty strings is view-free."""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from ..errors import EncodeError
+from . import convert
+
+
+class View:
+    """How ints and bytes are rendered; compiled into each MessageCodec once."""
+
+    def __init__(self, name: str, pretty: bool):
+        self.name = name
+        self.pretty = pretty
+
+    def __repr__(self) -> str:
+        return "View(%r)" % self.name
+
+    @staticmethod
+    def bytes_decoder(f) -> Callable:
+        return convert.BYTES_CONV.get(f.criu.conv, convert.BYTES_CONV[None])[0]
+
+    @staticmethod
+    def bytes_encoder(f) -> Callable:
+        return convert.BYTES_CONV.get(f.criu.conv, convert.BYTES_CONV[None])[1]
+
+    @staticmethod
+    def int_decoder(schema, f, base: Optional[Callable], hexed: bool) -> Optional[Callable]:
+        """Pretty rendering of an integer field, in crit's order: hex, dev, flags, dict."""
+        if f.type == "enum" or f.type == "bool" or f.type in ("float", "double"):
+            return base
+        o = f.criu
+        if hexed:
+            render = lambda v: "0x%x" % v  # noqa: E731
+        elif o.dev or o.odev:
+            render = lambda v: convert.dev_str(v, o.odev)  # noqa: E731
+        elif o.flags:
+            table = schema.flags.get(o.flags)
+            if table is None:  # unknown table: crit shows hex
+                render = lambda v: "0x%x" % v  # noqa: E731
+            else:
+                render = lambda v: convert.flags_str(v, table)  # noqa: E731
+        elif o.dict and f.name in schema.dicts.get(o.dict, {}):
+            names = schema.dicts[o.dict][f.name]
+            render = lambda v: names.get(v, v)  # noqa: E731
+        else:
+            return base
+        if base is None:
+            return render
+        return lambda v: render(base(v))
+
+    @staticmethod
+    def ip_decoder() -> Callable:
+        def to_text(words, name):
+            try:
+                return convert.ip_str(words)
+            except ValueError:
+                return words  # not an address crit could show; keep the numbers
+        return to_text
+
+    @staticmethod
+    def int_parser(schema, f) -> Callable[[str], int]:
+        """Parse a pretty string of an integer field (crit accepts these in plain JSON too)."""
+        o = f.criu
+        if o.dev or o.odev:
+            return lambda s: convert.dev_parse(s, o.odev)
+        if o.flags and o.flags in schema.flags:
+            table = schema.flags[o.flags]
+            return lambda s: convert.flags_parse(s, table, o.flags)
+        names = schema.dicts.get(o.dict, {}).get(f.name) if o.dict else None
+        rmap = {v: k for k, v in names.items()} if names else {}
+
+        def parse(s: str) -> int:
+            if s in rmap:
+                return rmap[s]
+            try:
+                return int(s, 0)
+            except ValueError:
+                what = "%s name" % o.dict if rmap else "number"
+                raise EncodeError("%r is not a valid %s" % (s, what)) from None
+        return parse
+
+
+PLAIN = View("plain", False)
+PRETTY = View("pretty", True)
