@@ -3,10 +3,12 @@ Functions take an optional Schema so callers can use a drop-in schema instead of
 from __future__ import annotations
 
 import os
-from typing import IO, Iterator, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Iterator, Optional
 
 from .errors import DecodeError
-from .image import ImageFile
+from .image import ImageCodec
 from .schema import Schema
 
 
@@ -30,7 +32,7 @@ def loads(data: bytes, pretty: bool = False, no_payload: bool = False,
     >>> img["magic"], img["entries"][0]["pid"]
     ('PSTREE', 7)
     """
-    return ImageFile(schema, pretty, no_payload, file).parse(data)
+    return ImageCodec(schema, pretty, no_payload, file).parse(data)
 
 
 def load(f: IO[bytes], pretty: bool = False, no_payload: bool = False,
@@ -42,13 +44,13 @@ def load(f: IO[bytes], pretty: bool = False, no_payload: bool = False,
 def iter_entries(f: IO[bytes], pretty: bool = False, no_payload: bool = False,
                  schema: Optional[Schema] = None) -> Iterator[dict]:
     """Yield an image's entries one by one; the magic is checked before the first one."""
-    _, entries = ImageFile(schema, pretty, no_payload, _name(f)).iter_parse(_read(f))
+    _, entries = ImageCodec(schema, pretty, no_payload, _name(f)).iter_parse(_read(f))
     return entries
 
 
 def dumps(img: dict, schema: Optional[Schema] = None) -> bytes:
     """Encode crit's JSON form (plain or pretty values) into image bytes; `img` is not modified."""
-    return ImageFile(schema).encode(img)
+    return ImageCodec(schema).encode(img)
 
 
 def dump(img: dict, f: IO[bytes], schema: Optional[Schema] = None) -> None:
@@ -58,5 +60,5 @@ def dump(img: dict, f: IO[bytes], schema: Optional[Schema] = None) -> None:
 
 def info(f: IO[bytes], schema: Optional[Schema] = None) -> dict:
     """{"magic": NAME, "count": N}, N being the number of entries load() returns."""
-    magic, count = ImageFile(schema, file=_name(f)).count(_read(f))
+    magic, count = ImageCodec(schema, file=_name(f)).count(_read(f))
     return {"magic": magic, "count": count}

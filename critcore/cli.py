@@ -6,8 +6,9 @@ import argparse
 import json
 import os
 import sys
-import tempfile
-from typing import Callable, Dict, List, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Dict, List, Optional
 
 from . import __version__
 from .errors import CritError, DecodeError, EncodeError
@@ -15,6 +16,7 @@ from .errors import CritError, DecodeError, EncodeError
 
 def write_atomic(path: str, data: bytes) -> None:
     """Write via a temporary file in the same directory and rename: never a partial file."""
+    import tempfile
     d = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=d, prefix="." + os.path.basename(path) + ".")
     try:
@@ -65,19 +67,19 @@ def _emit_bytes(data: bytes, out: Optional[str]) -> None:
 
 
 def cmd_decode(args) -> int:
-    from .image import ImageFile
+    from .image import ImageCodec
     from .pretty import render
     data = _read_input(args.input)
     if data[:1] in (b"{", b"[") or data[:3] == b"\xef\xbb\xbf":
         raise DecodeError("this looks like JSON; decode expects a binary image (use encode)",
                           file=_label(args.input))
-    img = ImageFile(pretty=args.pretty, no_payload=args.nopl, file=_label(args.input)).parse(data)
+    img = ImageCodec(pretty=args.pretty, no_payload=args.nopl, file=_label(args.input)).parse(data)
     _emit_text(render(img, args.pretty), args.output)
     return 0
 
 
 def cmd_encode(args) -> int:
-    from .image import ImageFile
+    from .image import ImageCodec
     data = _read_input(args.input)
     label = _label(args.input)
     try:
@@ -90,14 +92,14 @@ def cmd_encode(args) -> int:
     except ValueError as e:
         raise EncodeError("not valid JSON: %s" % getattr(e, "msg", e), file=label,
                           offset=getattr(e, "pos", None)) from None
-    _emit_bytes(ImageFile(file=label).encode(img), args.output)
+    _emit_bytes(ImageCodec(file=label).encode(img), args.output)
     return 0
 
 
 def cmd_info(args) -> int:
-    from .image import ImageFile
+    from .image import ImageCodec
     data = _read_input(args.input)
-    magic, count = ImageFile(file=_label(args.input)).count(data)
+    magic, count = ImageCodec(file=_label(args.input)).count(data)
     sys.stdout.write(json.dumps({"magic": magic, "count": count}, indent=4) + "\n")
     return 0
 

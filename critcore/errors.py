@@ -2,7 +2,9 @@
 The CLI prints str(error) as its single stderr line, so the message format lives here."""
 from __future__ import annotations
 
-from typing import Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 class CritError(Exception):

@@ -1,11 +1,11 @@
 """Whole image files: the magic head (IMG_COMMON/IMG_SERVICE + magic, or inventory's single
-magic) followed by the entries of the image's layout, as a construct.Construct."""
+magic) followed by the entries of the image's layout. ImageFile wraps this as a construct."""
 from __future__ import annotations
 
 import struct
-from typing import Iterator, Optional, Tuple
-
-import construct
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator, Optional, Tuple
 
 from ..errors import CritError, DecodeError, EncodeError, UnknownMagicError
 from ..message import PLAIN, PRETTY
@@ -14,7 +14,6 @@ from .layouts import LAYOUTS, Ctx
 from .stream import Cursor, Writer
 
 _U32 = struct.Struct("<I")
-Head = construct.Int32ul  # every magic is one little-endian u32
 
 
 def read_head(cur: Cursor, schema: Schema) -> ImageKind:
@@ -46,21 +45,19 @@ def head_bytes(kind: ImageKind, schema: Schema) -> bytes:
     return _U32.pack(first) + _U32.pack(kind.magic)
 
 
-class ImageFile(construct.Construct):
-    """A CRIU image as a construct: parses to crit's {"magic": NAME, "entries": [...]}.
+class ImageCodec:
+    """Decode and encode whole images of one schema and view.
 
-    >>> from critcore.schema import default_schema
-    >>> img = ImageFile(default_schema())
-    >>> data = img.build({"magic": "PSTREE", "entries": [{"pid": 1, "ppid": 0}]})
+    >>> codec = ImageCodec()
+    >>> data = codec.encode({"magic": "PSTREE", "entries": [{"pid": 1, "ppid": 0}]})
     >>> data.hex()
-    '1943565430302750040000000801100000'
-    >>> img.parse(data)
+    '19435654303027500400000008011000'
+    >>> codec.parse(data)
     {'magic': 'PSTREE', 'entries': [{'pid': 1, 'ppid': 0}]}
     """
 
     def __init__(self, schema: Optional[Schema] = None, pretty: bool = False,
                  no_payload: bool = False, file: Optional[str] = None):
-        super().__init__()
         self.schema = schema or default_schema()
         self.view = PRETTY if pretty else PLAIN
         self.no_payload = no_payload
@@ -75,8 +72,8 @@ class ImageFile(construct.Construct):
                               file=self.file)
         return kind, layout.read(cur, Ctx(kind, self.schema, self.view, self.no_payload))
 
-    def _parse(self, stream, context, path):
-        kind, entries = self.iter_parse(construct.stream_read_entire(stream, path))
+    def parse(self, data: bytes) -> dict:
+        kind, entries = self.iter_parse(data)
         return {"magic": kind.name, "entries": list(entries)}
 
     def encode(self, img: dict) -> bytes:
@@ -102,14 +99,6 @@ class ImageFile(construct.Construct):
         except CritError as e:
             raise e.at(file=self.file) from None
         return w.getvalue()
-
-    def _build(self, obj, stream, context, path):
-        data = self.encode(obj)
-        construct.stream_write(stream, data, len(data), path)
-        return obj
-
-    def _sizeof(self, context, path):
-        raise construct.SizeofError("an image has no fixed size", path=path)
 
     def count(self, data: bytes) -> Tuple[str, int]:
         """(magic name, number of entries decode would return), without decoding when possible."""

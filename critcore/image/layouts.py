@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import array
 import sys
-from typing import Callable, Dict, Iterator, List, NamedTuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Dict, Iterator, List
 
 from ..errors import CritError, EncodeError
 from ..message import PLAIN, MessageCodec
@@ -12,12 +14,12 @@ from ..message.convert import b64_decode, b64_encode
 from .stream import Cursor, Writer
 
 
-class Ctx(NamedTuple):
+class Ctx:
     """What a layout needs: the image kind, the schema, the view, and --nopl."""
-    kind: object
-    schema: object
-    view: object
-    no_payload: bool
+    __slots__ = ("kind", "schema", "view", "no_payload")
+
+    def __init__(self, kind, schema, view, no_payload: bool):
+        self.kind, self.schema, self.view, self.no_payload = kind, schema, view, no_payload
 
     def codec(self, name: str, plain: bool = False) -> MessageCodec:
         return MessageCodec.get(self.schema, name, PLAIN if plain else self.view)
@@ -331,12 +333,14 @@ def write_ghost_file(entries: list, w: Writer, ctx: Ctx) -> None:
                 raise e.at(prefix=path + ".extra") from None
 
 
-class Layout(NamedTuple):
-    read: Callable
-    write: Callable
-    # info can count by walking size prefixes only when entries carry no payload
-    countable: bool = False
-    head_entries: int = 0
+class Layout:
+    """A reader and a writer; `countable` says info may count by walking size prefixes
+    (entries carry no payload), `head_entries` how many leading entries info leaves out."""
+    __slots__ = ("read", "write", "countable", "head_entries")
+
+    def __init__(self, read: Callable, write: Callable, countable: bool = False,
+                 head_entries: int = 0):
+        self.read, self.write, self.countable, self.head_entries = read, write, countable, head_entries
 
 
 LAYOUTS: Dict[str, Layout] = {

@@ -3,7 +3,9 @@ and raw payloads. Every read is checked against what is left, so a huge size is 
 from __future__ import annotations
 
 import struct
-from typing import Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 from ..errors import CritError, DecodeError, EncodeError
 from ..message import MessageCodec

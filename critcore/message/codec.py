@@ -1,13 +1,13 @@
-"""Descriptor-driven protobuf message codec: bytes <-> crit's JSON form, as a construct.Construct.
+"""Descriptor-driven protobuf message codec: bytes <-> crit's JSON form (wrapped by ProtoMessage).
 Each (message, view) pair is compiled once into flat dispatch tables keyed by the whole tag,
 so the hot loop is one dict lookup and one small branch per field."""
 from __future__ import annotations
 
 import base64
 import struct
-from typing import Any, Callable, Dict, List, Optional, Tuple
-
-import construct
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..errors import CritError, DecodeError, EncodeError
 from ..schema import FieldDesc, MessageDesc, Schema
@@ -451,32 +451,4 @@ def _check_int(v, lo, hi, t) -> int:
     return v
 
 
-class ProtoMessage(construct.Construct):
-    """A protobuf message as a construct: the whole stream (or Prefixed slice) is the message.
-
-    >>> from critcore.schema import default_schema
-    >>> m = ProtoMessage(default_schema(), "pstree_entry")
-    >>> m.parse(b"\\x08\\x01\\x10\\x00")
-    {'pid': 1, 'ppid': 0}
-    >>> m.build({"pid": 1, "ppid": 0})
-    b'\\x08\\x01\\x10\\x00'
-    """
-
-    def __init__(self, schema: Schema, name: str, view: View = PLAIN):
-        super().__init__()
-        self.codec = MessageCodec.get(schema, name, view)
-
-    def _parse(self, stream, context, path):
-        data = construct.stream_read_entire(stream, path)
-        return self.codec.decode(data)
-
-    def _build(self, obj, stream, context, path):
-        data = self.codec.encode(obj)
-        construct.stream_write(stream, data, len(data), path)
-        return obj
-
-    def _sizeof(self, context, path):
-        raise construct.SizeofError("a protobuf message has no fixed size", path=path)
-
-
-__all__ = ["MessageCodec", "ProtoMessage", "UNKNOWN_KEY"]
+__all__ = ["MessageCodec", "UNKNOWN_KEY"]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
-import quopri
 import re
-import socket
-from typing import Callable, Dict, List, Sequence, Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Dict, List, Sequence, Tuple
 
 from ..errors import EncodeError
 
@@ -16,7 +15,9 @@ KERN_MINORBITS = 20  # the kernel's new dev_t layout: major << 20 | minor
 
 
 def b64_encode(raw: bytes) -> str:
-    """>>> b64_encode(b"hi")
+    """Example:
+
+    >>> b64_encode(b"hi")
     'aGk=\\n'
     """
     return base64.encodebytes(raw).decode("ascii")
@@ -38,12 +39,14 @@ def b64_decode(v) -> bytes:
 
 def qp_encode(raw: bytes) -> str:
     # crit renders unix socket names quoted-printable (conv = "unix_name").
+    import quopri
     return quopri.encodestring(raw).decode("ascii")
 
 
 def qp_decode(v) -> bytes:
     if not isinstance(v, str):
         raise EncodeError("expected a quoted-printable string, got %s" % type(v).__name__)
+    import quopri
     try:
         return quopri.decodestring(v.encode("ascii"))
     except (UnicodeEncodeError, ValueError):
@@ -87,7 +90,9 @@ def flags_parse(text: str, table: Sequence[Tuple[str, int]], table_name: str) ->
 
 
 def dev_str(value: int, old: bool) -> str:
-    """>>> dev_str((8 << 20) | 1, False), dev_str(0x801, True)
+    """Example:
+
+    >>> dev_str((8 << 20) | 1, False), dev_str(0x801, True)
     ('8:1', '8:1')
     """
     if old:  # glibc's dev_t, as os.major()/os.minor() read it
@@ -118,6 +123,8 @@ def ip_str(words: List[int]) -> List[str]:
     >>> ip_str([0x0100007f])
     ['127.0.0.1']
     """
+    import ipaddress
+    import socket
     if len(words) == 1:
         return [ipaddress.IPv4Address(socket.ntohl(words[0])).compressed]
     if len(words) != 4:
@@ -129,6 +136,8 @@ def ip_str(words: List[int]) -> List[str]:
 
 
 def ip_parse(values: list) -> List[int]:
+    import ipaddress
+    import socket
     if len(values) != 1:
         raise EncodeError("an address in text form is a list of one string, got %d items" % len(values))
     try:

@@ -2,7 +2,9 @@
 Encoding always accepts both forms, as crit does, so parsing of pretty strings is view-free."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Optional
 
 from ..errors import EncodeError
 from . import convert

@@ -4,33 +4,27 @@ objects are then built lazily, only for the messages an image actually uses."""
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
-import tempfile
-from dataclasses import dataclass, field
+import zlib
 from types import MappingProxyType
-from typing import Dict, List, Mapping, Optional, Tuple
 
-import yaml
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Dict, List, Optional, Tuple
 
 from ..errors import SchemaError
-from .descriptors import EnumDesc, MessageDesc
+from .descriptors import EnumDesc, Frozen, MessageDesc
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CACHE_VERSION = "1"
 HAND_WRITTEN = ("images.yaml", "pretty.yaml")
 
 
-@dataclass(frozen=True)
-class ImageKind:
-    """What one image magic holds: its head, entry message and layout (images.yaml)."""
-    name: str
-    magic: int
-    head: str                  # "common", "service" or "none" (inventory)
-    entry: str                 # message of each entry
-    layout: str = "plain"
-    params: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+class ImageKind(Frozen):
+    """What one image magic holds (images.yaml): its head ("common", "service" or "none"
+    for inventory), the message of each entry, the layout and the layout's parameters."""
+    __slots__ = ("name", "magic", "head", "entry", "layout", "params")
+    _defaults = {"layout": "plain", "params": MappingProxyType({})}
 
 
 def bundled_schema_dir() -> str:
@@ -55,11 +49,15 @@ def _read_yaml_dir(path: str) -> Tuple[str, Dict[str, bytes]]:
                 files[name] = fh.read()
     if "magic.yaml" not in files:
         raise SchemaError("not a schema directory (no magic.yaml)", file=path)
-    h = hashlib.sha256(CACHE_VERSION.encode())
+    # crc32 and adler32 over names, sizes and contents: hashlib's import alone would cost
+    # more than reading the cache; any edit changes the key, so the cache cannot go stale.
+    crc, adler, total = 0, 1, 0
     for name, data in files.items():
-        h.update(b"%d:%s:%d:" % (len(name), name.encode(), len(data)))
-        h.update(data)
-    return h.hexdigest(), files
+        head = b"%d:%s:%d:" % (len(name), name.encode(), len(data))
+        crc = zlib.crc32(data, zlib.crc32(head, crc))
+        adler = zlib.adler32(data, zlib.adler32(head, adler))
+        total += len(data)
+    return "v%s-%08x%08x-%x" % (CACHE_VERSION, crc, adler, total), files
 
 
 def _normalise_pretty(doc: dict) -> dict:
@@ -70,10 +68,12 @@ def _normalise_pretty(doc: dict) -> dict:
 
 
 def _parse_yaml_files(files: Dict[str, bytes]) -> dict:
+    import yaml  # only on a cache miss: importing it costs more than reading the cache
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     bundle: dict = {"docs": [], "magic": None, "images": {}, "pretty": {"flags": {}, "dicts": {}}}
     for name, data in files.items():
         try:
-            doc = yaml.load(data, Loader=_Loader)
+            doc = yaml.load(data, Loader=loader)
         except yaml.YAMLError as e:
             raise SchemaError("cannot parse YAML: %s" % str(e).replace("\n", " "), file=name) from None
         if name == "magic.yaml":
@@ -100,6 +100,7 @@ def load_bundle(path: str, use_cache: bool = True) -> dict:
     bundle = _parse_yaml_files(files)
     if use_cache:
         try:
+            import tempfile
             os.makedirs(os.path.dirname(cfile), exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(cfile), prefix=".schema-")
             with os.fdopen(fd, "w") as fh:

@@ -2,7 +2,9 @@
 read_varint works on a bytes object and a position so callers can keep tight loops."""
 from __future__ import annotations
 
-from typing import Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Tuple
 
 from ..errors import DecodeError
 
