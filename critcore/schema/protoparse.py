@@ -34,6 +34,11 @@ _TOKEN = re.compile(r"""
 """, re.S | re.X)
 
 
+class _Ident(str):
+    """An unquoted identifier used as a constant (enum value name, inf, nan), as opposed to a
+    quoted string; never stored in a doc (converted to str when checked)."""
+
+
 class _Tok:
     __slots__ = ("kind", "text", "line", "col")
 
@@ -172,7 +177,7 @@ class _Parser:
             self.error("expected a number, found %r" % t.text, t)
         if t.kind == "ident":
             self.i += 1
-            return {"true": True, "false": False}.get(t.text, t.text)
+            return {"true": True, "false": False}.get(t.text) if t.text in ("true", "false") else _Ident(t.text)
         self.error("expected a constant, found %r" % t.text, t)
 
     def option_name(self) -> str:
@@ -281,7 +286,7 @@ class _Parser:
             values.append([vname, num])
             where.append(ntok)
         if not values:
-            self.error("enum %s has no values" % name)
+            self.error("enum %s has no values" % name, name_tok)
         for (vname, num), tok in zip(values, where):
             self._check_reserved(name, vname, num, ranges, rnames, tok)
         self.doc["enums"].append({"name": name, "values": values})
@@ -443,7 +448,7 @@ class _Parser:
                 want = CRIU_OPTIONS.get(key)
                 if want is None:
                     self.error("unknown (criu) option %r" % key, tok)
-                if not isinstance(value, want):
+                if not isinstance(value, want) or isinstance(value, _Ident):
                     self.error("(criu).%s wants a %s" % (key, want.__name__), tok)
                 opts.setdefault("criu", {})[key] = value
             elif name in ("default", "packed", "deprecated", "json_name", "lazy", "ctype", "jstype"):
@@ -534,15 +539,16 @@ def _check_default(f: dict, enum: Optional[dict], fname: str, pos: Tuple[int, in
     if "default" not in f:
         return
     v, t = f["default"], f["type"]
-    if t in ("float", "double") and v in ("inf", "nan"):  # protoc's spelling of these defaults
-        v = f["default"] = float(v)
+    ident = isinstance(v, _Ident)  # unquoted: only enum value names, inf and nan
+    if ident:
+        v = f["default"] = float(v) if t in ("float", "double") and v in ("inf", "nan") else str(v)
     ok = {
         "bool": lambda: isinstance(v, bool),
-        "string": lambda: isinstance(v, str),
-        "bytes": lambda: isinstance(v, str),
+        "string": lambda: isinstance(v, str) and not ident,
+        "bytes": lambda: isinstance(v, str) and not ident,
         "float": lambda: isinstance(v, (int, float)) and not isinstance(v, bool),
         "double": lambda: isinstance(v, (int, float)) and not isinstance(v, bool),
-        "enum": lambda: enum is not None and v in [n for n, _ in enum["values"]],
+        "enum": lambda: ident and enum is not None and v in [n for n, _ in enum["values"]],
     }.get(t, lambda: isinstance(v, int) and not isinstance(v, bool))
     if not ok():
         raise ProtoSyntaxError("default %r does not fit field %s of type %s" % (v, f["name"], t), fname, *pos)
