@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 from ..errors import CritError, EncodeError
 from ..message import PLAIN, MessageCodec
 from ..message.convert import b64_decode, b64_encode
-from .stream import Cursor, Writer
+from .stream import U32, Cursor, Writer
 
 
 class Ctx:
@@ -68,21 +68,32 @@ def num(entry: dict, name: str, path: str, cur=None) -> int:
 # A reader yields entries; `cur` is positioned after the image head.
 
 def read_plain(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
-    codec = ctx.codec(ctx.kind.entry)
-    i = 0
-    while not cur.at_end():
-        yield cur.message(codec, "entries[%d]" % i)
-        i += 1
+    return _entries_of(cur, ctx.codec(ctx.kind.entry), 0)
 
 
 def read_pagemap(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
-    if cur.at_end():
-        return
-    yield cur.message(ctx.codec(ctx.kind.params["head"]), "entries[0]")
-    codec = ctx.codec(ctx.kind.entry)
-    i = 1
-    while not cur.at_end():
-        yield cur.message(codec, "entries[%d]" % i)
+    if not cur.at_end():
+        yield cur.message(ctx.codec(ctx.kind.params["head"]), "entries[0]")
+        yield from _entries_of(cur, ctx.codec(ctx.kind.entry), 1)
+
+
+def _entries_of(cur: Cursor, codec: MessageCodec, i: int) -> Iterator[dict]:
+    """Size-prefixed messages to the end of the file: Cursor.message, inlined for big images."""
+    buf, pos, end = cur.buf, cur.pos, cur.end
+    decode = codec.decode
+    unpack = U32.unpack_from
+    while pos < end:
+        start = pos + 4
+        if start > end or start + unpack(buf, pos)[0] > end:
+            cur.pos = pos
+            cur.message(codec, "entries[%d]" % i)  # raises the precise error
+        pos = start + unpack(buf, pos)[0]
+        try:
+            e = decode(buf[start:pos])
+        except CritError as err:
+            raise err.at(file=cur.file, base=start, prefix="entries[%d]" % i) from None
+        cur.pos = pos
+        yield e
         i += 1
 
 

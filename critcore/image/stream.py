@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 from ..errors import CritError, DecodeError, EncodeError
 from ..message import MessageCodec
 
-_U32 = struct.Struct("<I")
+U32 = _U32 = struct.Struct("<I")
 
 
 class Cursor:

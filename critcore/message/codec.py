@@ -113,11 +113,10 @@ class MessageCodec:
             dec = view.int_decoder(schema, f, base, hexed) if view.pretty else base
             kind = {VARINT: K_VARINT, I64: K_I64, I32: K_I32}[wire]
         rep = f.repeated
-        self.table[(f.number << 3) | wire] = (f.name, kind, dec, sub, rep, f.number, _FIXED.get(f.type))
+        self.table[(f.number << 3) | wire] = (f.name, kind, dec, sub, rep, _FIXED.get(f.type))
         if rep and wire != LEN:
             # Packed and unpacked are both legal on the wire whatever the declaration says.
-            self.table[(f.number << 3) | LEN] = (f.name, K_PACKED, dec, kind, rep, f.number,
-                                                 _FIXED.get(f.type))
+            self.table[(f.number << 3) | LEN] = (f.name, K_PACKED, dec, kind, rep, _FIXED.get(f.type))
         if rep and view.pretty and f.criu.ipadd:
             self.post.append((f.name, view.ip_decoder()))
         enc = _encoder_for(schema, f, enum, view)
@@ -137,24 +136,35 @@ class MessageCodec:
         try:
             while pos < end:
                 tag = buf[pos]
-                if tag < 0x80:
-                    pos += 1
-                else:
-                    tag, pos = read_varint(buf, pos)
+                pos += 1
+                if tag >= 0x80:
+                    tag, pos = read_varint(buf, pos - 1)
                 slot = table.get(tag)
                 if slot is None:
                     pos = self._unknown(buf, pos, tag, out)
                     continue
-                name, kind, dec, sub, rep, num, fmt = slot
-                if num < last:
+                if tag < last:  # tags grow with field numbers; anything else needs a sort
                     ordered = False
-                last = num
+                last = tag
+                name, kind, dec, sub, rep, fmt = slot
                 if kind == K_VARINT:
                     v = buf[pos]
-                    if v < 0x80:
-                        pos += 1
-                    else:
-                        v, pos = read_varint(buf, pos)
+                    pos += 1
+                    if v >= 0x80:
+                        # Inlined varint: most CRIU values are addresses of 6-8 bytes.
+                        v &= 0x7F
+                        shift = 7
+                        while True:
+                            b = buf[pos]
+                            pos += 1
+                            v |= (b & 0x7F) << shift
+                            if b < 0x80:
+                                break
+                            shift += 7
+                            if shift >= 70:
+                                raise DecodeError("varint longer than 10 bytes", offset=pos - 10)
+                        if shift == 63:
+                            v &= MASK64
                     if dec is not None:
                         v = dec(v)
                 elif kind >= K_LEN_BYTES:

@@ -35,7 +35,9 @@ class View:
             return base
         o = f.criu
         if hexed:
-            render = lambda v: "0x%x" % v  # noqa: E731
+            # hex() is a builtin call, no Python frame; it matches "0x%x" for v >= 0 only
+            # (crit prints "0x-5" for negatives), and only unsigned types start from raw values.
+            render = hex if base is None else (lambda v: "0x%x" % v)  # noqa: E731
         elif o.dev or o.odev:
             render = lambda v: convert.dev_str(v, o.odev)  # noqa: E731
         elif o.flags:
@@ -43,7 +45,7 @@ class View:
             if table is None:  # unknown table: crit shows hex
                 render = lambda v: "0x%x" % v  # noqa: E731
             else:
-                render = lambda v: convert.flags_str(v, table)  # noqa: E731
+                render = _memo(lambda v: convert.flags_str(v, table))
         elif o.dict and f.name in schema.dicts.get(o.dict, {}):
             names = schema.dicts[o.dict][f.name]
             render = lambda v: names.get(v, v)  # noqa: E731
@@ -83,6 +85,18 @@ class View:
                 what = "%s name" % o.dict if rmap else "number"
                 raise EncodeError("%r is not a valid %s" % (s, what)) from None
         return parse
+
+
+def _memo(fn: Callable) -> Callable:
+    """Cache a pure int -> str rendering: flag words repeat across thousands of VMAs."""
+    seen: dict = {}
+
+    def render(v):
+        r = seen.get(v)
+        if r is None:
+            r = seen[v] = fn(v)
+        return r
+    return render
 
 
 PLAIN = View("plain", False)

@@ -1,0 +1,156 @@
+"""A checkpoint directory as an object: decodes the images `x` needs on first use, once each.
+Every cache lives on the Checkpoint instance, so two checkpoints never see each other's data."""
+from __future__ import annotations
+
+import os
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings anyway
+    from typing import Dict, List, Optional
+
+from ..errors import CritError
+from ..api import loads
+
+# Task states as the kernel and compel number them (crit 4.2's names for 3 and 6 were swapped).
+TASK_ALIVE, TASK_DEAD, TASK_STOPPED, TASK_ZOMBIE = 1, 2, 3, 6
+
+# files.img keeps each file's type-specific entry under one field; older dumps put the same
+# entries, without the wrapper, in one image per file type.
+LEGACY_FILE_IMAGES = {
+    "REG": ("reg", "reg-files.img", "REG_FILES"),
+    "PIPE": ("pipe", "pipes.img", "PIPES"),
+    "UNIXSK": ("usk", "unixsk.img", "UNIXSK"),
+}
+
+
+class CheckpointError(CritError):
+    """The directory is not a usable checkpoint: not a directory, or an image is missing or
+    of the wrong kind. `file` names the directory or image."""
+
+
+class Checkpoint:
+    """Lazy, cached access to the images of one checkpoint directory (plain, non-pretty values).
+
+    Raises CheckpointError at once when `path` is not a directory holding pstree.img, so
+    every explorer fails the same way on a wrong argument.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        if not os.path.exists(path):
+            raise CheckpointError("no such directory", file=path)
+        if not os.path.isdir(path):
+            raise CheckpointError("not a directory (x expects a checkpoint directory)", file=path)
+        if not os.path.isfile(os.path.join(path, "pstree.img")):
+            raise CheckpointError("not a checkpoint directory (no pstree.img)", file=path)
+        self._images: Dict[str, List[dict]] = {}
+        self._files: Optional[Dict[int, dict]] = None
+        self._legacy: Dict[str, Optional[Dict[int, dict]]] = {}
+
+    # -- whole images -------------------------------------------------------------------
+
+    def image(self, name: str, magic: str, optional: bool = False) -> Optional[List[dict]]:
+        """The entries of image `name`, which must carry `magic`; None if it is absent and
+        `optional`, CheckpointError if it is absent and required."""
+        if name in self._images:
+            return self._images[name]
+        where = os.path.join(self.path, name)
+        try:
+            with open(where, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            if optional:
+                return None
+            raise CheckpointError("missing image", file=where) from None
+        except OSError as e:
+            raise CheckpointError("cannot read image: %s" % (e.strerror or e),
+                                  file=where) from None
+        img = loads(data, file=where)
+        if img["magic"] != magic:
+            raise CheckpointError("wrong image: magic %s, expected %s" % (img["magic"], magic),
+                                  file=where)
+        self._images[name] = img["entries"]
+        return img["entries"]
+
+    def _first(self, name: str, magic: str) -> dict:
+        # core, ids, mm and fs images hold exactly one entry per task.
+        entries = self.image(name, magic)
+        if not entries:
+            raise CheckpointError("image has no entries", file=os.path.join(self.path, name))
+        return entries[0]
+
+    # -- per-task images ----------------------------------------------------------------
+
+    def pstree(self) -> List[dict]:
+        return self.image("pstree.img", "PSTREE")
+
+    def core(self, pid: int) -> dict:
+        return self._first("core-%d.img" % pid, "CORE")
+
+    def ids(self, pid: int) -> dict:
+        return self._first("ids-%d.img" % pid, "IDS")
+
+    def mm(self, pid: int) -> dict:
+        return self._first("mm-%d.img" % pid, "MM")
+
+    def fs(self, pid: int) -> dict:
+        return self._first("fs-%d.img" % pid, "FS")
+
+    def pagemap(self, pid: int) -> List[dict]:
+        """All entries, the pagemap_head first (as crit returns them)."""
+        return self.image("pagemap-%d.img" % pid, "PAGEMAP")
+
+    def fdinfo(self, files_id: int) -> List[dict]:
+        return self.image("fdinfo-%d.img" % files_id, "FDINFO")
+
+    def task_state(self, pid: int) -> Optional[int]:
+        """core's tc.task_state (TASK_ALIVE, TASK_DEAD, ...), or None if the core has no tc."""
+        tc = self.core(pid).get("tc")
+        return tc.get("task_state") if tc else None
+
+    def is_dead(self, pid: int) -> bool:
+        """Dead and zombie tasks are dumped with a core image only: nothing else to explore."""
+        return self.task_state(pid) in (TASK_DEAD, TASK_ZOMBIE)
+
+    def task_id(self, entry: dict, which: str) -> int:
+        """pid, pgid or sid of a pstree entry; in a pid namespace only ns_<which>[0] is set."""
+        if which in entry:
+            return entry[which]
+        ns = entry.get("ns_" + which)
+        if ns:
+            return ns[0]
+        raise CheckpointError("pstree entry has neither %s nor ns_%s" % (which, which),
+                              file=os.path.join(self.path, "pstree.img"))
+
+    # -- files ----------------------------------------------------------------------------
+
+    def files(self) -> Dict[int, dict]:
+        """files.img entries by id ({} when the dump predates files.img)."""
+        if self._files is None:
+            entries = self.image("files.img", "FILES", optional=True) or []
+            by_id: Dict[int, dict] = {}
+            for f in entries:
+                by_id.setdefault(f.get("id"), f)  # crit takes the first of duplicate ids
+            self._files = by_id
+        return self._files
+
+    def file_entry(self, ftype: str, fid: int) -> Optional[dict]:
+        """The type-specific entry (reg_file_entry, pipe_entry, unix_sk_entry) of file `fid`.
+
+        Like crit: an id present in files.img is answered from there only (None when it
+        holds another type); other ids are looked up in the legacy per-type image, absent
+        legacy images counting as empty.
+        """
+        field, legacy_name, magic = LEGACY_FILE_IMAGES[ftype]
+        f = self.files().get(fid)
+        if f is not None:
+            return f.get(field)
+        if legacy_name not in self._legacy:
+            entries = self.image(legacy_name, magic, optional=True)
+            by_id = None
+            if entries is not None:
+                by_id = {}
+                for e in entries:
+                    by_id.setdefault(e.get("id"), e)
+            self._legacy[legacy_name] = by_id
+        legacy = self._legacy[legacy_name]
+        return legacy.get(fid) if legacy else None
