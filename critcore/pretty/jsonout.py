@@ -6,6 +6,11 @@ from __future__ import annotations
 import json
 from json.encoder import encode_basestring_ascii as _str
 
+try:  # the C accelerator json.dumps itself uses; absent on some Pythons
+    from json.encoder import c_make_encoder as _c_encoder
+except ImportError:  # pragma: no cover
+    _c_encoder = None
+
 _INDENT = "    "
 _FLOAT = float.__repr__
 
@@ -28,6 +33,10 @@ _SCALAR = {
 }
 
 
+def _no_default(o):
+    raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
+
+
 def _indented(obj, level: int, keys: dict) -> str:
     """json.dumps(obj, indent=4) for dicts, lists and the scalars above.
     `keys` memoises the indented key prefixes: the same few keys repeat in every entry."""
@@ -40,6 +49,18 @@ def _indented(obj, level: int, keys: dict) -> str:
     if type(obj) is dict:
         if not obj:
             return "{}"
+        if _c_encoder is not None:
+            for v in obj.values():
+                if type(v) not in scalar:
+                    break
+            else:
+                # All values scalar: the C encoder with the indent folded into the item
+                # separator writes the indented form, minus the newlines around the braces.
+                leaf = keys.get(("leaf", level))
+                if leaf is None:
+                    leaf = keys[("leaf", level)] = _c_encoder(
+                        None, _no_default, _str, None, ": ", "," + inner, False, False, True)
+                return "{" + inner + "".join(leaf(obj, 0))[1:-1] + close + "}"
         prefixes = keys.get(level)
         if prefixes is None:
             prefixes = keys[level] = {}

@@ -28,12 +28,21 @@ class ImageKind(Frozen):
 
 
 def bundled_schema_dir() -> str:
+    """schema/ of a source checkout, else the copy installed as the package critcore._schema."""
     here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     checkout = os.path.join(here, "schema")
     if os.path.isfile(os.path.join(checkout, "magic.yaml")):
         return checkout
-    from importlib import resources
-    return str(resources.files("critcore._schema"))
+    import importlib
+    try:
+        # A namespace package (schema/ holds no Python): its __path__ names the directory.
+        paths = list(importlib.import_module("critcore._schema").__path__)
+    except ImportError:
+        paths = []
+    for p in paths:
+        if os.path.isfile(os.path.join(p, "magic.yaml")):
+            return p
+    raise SchemaError("the bundled schema is missing (looked in %s and critcore._schema)" % checkout)
 
 
 def cache_dir() -> str:
