@@ -1,9 +1,9 @@
 """Message layer: one protobuf message <-> crit's JSON form, driven by schema descriptors.
 Depends on wire and schema only."""
-from .codec import UNKNOWN_KEY, MessageCodec
+from .codec import RESERVED_KEY, UNKNOWN_KEY, MessageCodec
 from .view import PLAIN, PRETTY, View
 
-__all__ = ["MessageCodec", "ProtoMessage", "UNKNOWN_KEY", "PLAIN", "PRETTY", "View"]
+__all__ = ["MessageCodec", "ProtoMessage", "RESERVED_KEY", "UNKNOWN_KEY", "PLAIN", "PRETTY", "View"]
 
 
 def __getattr__(name):

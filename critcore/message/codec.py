@@ -17,8 +17,12 @@ from ..wire.wiretype import WIRE_OF_TYPE
 from . import convert
 from .view import PLAIN, View
 
-UNKNOWN_KEY = "__unknown__"
-"""Reserved JSON key holding fields the schema does not know: [[number, wire type, value]...]."""
+RESERVED_KEY = "__critcore__"
+"""Reserved JSON key, present only when the wire holds what the schema cannot express:
+{"unknown": [[field number, wire type, value], ...], "packed": [names], "unpacked": [names]}.
+Unknown values are ints for varint/fixed wire types and base64 for length-delimited ones;
+"packed"/"unpacked" name repeated fields whose wire form differs from their declaration."""
+UNKNOWN_KEY = RESERVED_KEY  # older name
 
 # Kinds of slot in the decode table: how the raw wire value is read.
 K_VARINT, K_I64, K_I32, K_LEN_BYTES, K_LEN_STR, K_LEN_MSG, K_PACKED = range(7)
@@ -112,7 +116,8 @@ class MessageCodec:
             base = _scalar_decoder(f, enum)
             dec = view.int_decoder(schema, f, base, hexed) if view.pretty else base
             kind = {VARINT: K_VARINT, I64: K_I64, I32: K_I32}[wire]
-        rep = f.repeated
+        # rep: 0 single, 1 repeated, 2 repeated and declared packed (to notice unpacked input)
+        rep = (2 if f.packed else 1) if f.repeated else 0
         self.table[(f.number << 3) | wire] = (f.name, kind, dec, sub, rep, _FIXED.get(f.type))
         if rep and wire != LEN:
             # Packed and unpacked are both legal on the wire whatever the declaration says.
@@ -184,6 +189,8 @@ class MessageCodec:
                             idx = "[%d]" % len(out.get(name, ())) if rep else ""
                             raise e.at(base=pos, prefix=name + idx) from None
                     elif kind == K_PACKED:
+                        if rep == 1:
+                            _note(out, "packed", name)
                         lst = out.get(name)
                         if lst is None:
                             lst = out[name] = []
@@ -207,6 +214,8 @@ class MessageCodec:
                         out[name] = [v]
                     else:
                         lst.append(v)
+                    if rep == 2 and kind != K_LEN_MSG:
+                        _note(out, "unpacked", name)
                 else:
                     out[name] = v
         except IndexError:
@@ -217,6 +226,8 @@ class MessageCodec:
             raise e.at(prefix=slot[0]) from None
         if not ordered:
             out = self._sorted(out)
+        if RESERVED_KEY in out:
+            out[RESERVED_KEY] = out.pop(RESERVED_KEY)  # always last, after the fields
         for name, fn in self.post:
             if name in out:
                 out[name] = fn(out[name], name)
@@ -270,12 +281,12 @@ class MessageCodec:
             f = next(f for f in self.desc.fields if f.number == num)
             raise DecodeError("wrong wire type %s for %s field" % (WIRE_NAMES[wire], f.type),
                               offset=start, path=f.name)
-        out.setdefault(UNKNOWN_KEY, []).append([num, wire, v])
+        out.setdefault(RESERVED_KEY, {}).setdefault("unknown", []).append([num, wire, v])
         return pos
 
     def _sorted(self, out: dict) -> dict:
         order = {f.name: f.number for f in self.desc.fields}
-        order[UNKNOWN_KEY] = 1 << 30
+        order[RESERVED_KEY] = 1 << 30
         return dict(sorted(out.items(), key=lambda kv: order[kv[0]]))
 
     # ---- encoding
@@ -285,10 +296,11 @@ class MessageCodec:
             raise EncodeError("expected an object, got %s" % _jtype(d))
         out = bytearray()
         used = 0
-        unknown = d.get(UNKNOWN_KEY)
-        pending = sorted(unknown, key=lambda u: u[0]) if unknown else None
-        if unknown is not None:
+        meta = d.get(RESERVED_KEY)
+        pending = repack = None
+        if meta is not None:
             used += 1
+            pending, repack = _reserved(meta)
         for name, num, wire, tag, enc, sub, rep, packed, f in self.fields:
             if pending and pending[0][0] < num:
                 pending = _put_unknown(out, pending, num)
@@ -313,6 +325,8 @@ class MessageCodec:
                             out += body
                     else:
                         items = enc.many(v, self.view)
+                        if repack and name in repack:
+                            packed = repack[name]
                         if packed and items:
                             body = b"".join(items)
                             out += encode_varint((num << 3) | LEN)
@@ -336,10 +350,52 @@ class MessageCodec:
             _put_unknown(out, pending, 1 << 62)
         if used + sum(1 for k in ignore if k in d) != len(d):
             known = {f[0] for f in self.fields}
-            extra = [k for k in d if k not in known and k != UNKNOWN_KEY and k not in ignore]
+            extra = [k for k in d if k not in known and k != RESERVED_KEY and k not in ignore]
             raise EncodeError("unknown key %r (not a field of %s)" % (extra[0], self.desc.name),
                               path=extra[0])
         return bytes(out)
+
+
+def _note(out: dict, what: str, name: str) -> None:
+    names = out.setdefault(RESERVED_KEY, {}).setdefault(what, [])
+    if name not in names:
+        names.append(name)
+
+
+def _reserved(meta) -> tuple:
+    """Check the reserved key; returns (unknown fields sorted by number, {name: packed})."""
+    path = RESERVED_KEY
+    if not isinstance(meta, dict):
+        raise EncodeError("expected an object", path=path)
+    for k in meta:
+        if k not in ("unknown", "packed", "unpacked"):
+            raise EncodeError("unknown key %r" % k, path=path + "." + k)
+    unknown = meta.get("unknown") or []
+    if not isinstance(unknown, list):
+        raise EncodeError("expected an array", path=path + ".unknown")
+    for i, u in enumerate(unknown):
+        ok = (isinstance(u, list) and len(u) == 3 and type(u[0]) is int and 1 <= u[0] < 1 << 29
+              and u[1] in (VARINT, I64, LEN, I32))
+        if ok:
+            limit = {VARINT: MASK64, I64: MASK64, I32: 0xFFFFFFFF}.get(u[1])
+            ok = (isinstance(u[2], str) if limit is None
+                  else type(u[2]) is int and 0 <= u[2] <= limit)
+        if not ok:
+            raise EncodeError("expected [field number, wire type 0/1/2/5, value]",
+                              path="%s.unknown[%d]" % (path, i))
+        if u[1] == LEN:
+            try:
+                convert.b64_decode(u[2])
+            except CritError as e:
+                raise e.at(prefix="%s.unknown[%d][2]" % (path, i)) from None
+    repack = {}
+    for what in ("packed", "unpacked"):
+        names = meta.get(what) or []
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise EncodeError("expected an array of field names", path=path + "." + what)
+        for n in names:
+            repack[n] = what == "packed"
+    return sorted(unknown, key=lambda u: u[0]) or None, repack or None
 
 
 def _put_unknown(out: bytearray, pending: list, below: int) -> list:
@@ -461,4 +517,4 @@ def _check_int(v, lo, hi, t) -> int:
     return v
 
 
-__all__ = ["MessageCodec", "UNKNOWN_KEY"]
+__all__ = ["MessageCodec", "RESERVED_KEY", "UNKNOWN_KEY"]
