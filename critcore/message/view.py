@@ -82,6 +82,11 @@ class View:
             try:
                 return int(s, 0)
             except ValueError:
+                if s.startswith("0x-"):  # how crit's "0x%x" shows a negative hex field
+                    try:
+                        return -int(s[3:], 16)
+                    except ValueError:
+                        pass
                 what = "%s name" % o.dict if rmap else "number"
                 raise EncodeError("%r is not a valid %s" % (s, what)) from None
         return parse
