@@ -1,5 +1,5 @@
-"""What each `x` explorer finds, as small records of ints, strings, bools and lists.
-Renderers (crit's text today, JSON later) read these; nothing here knows about output formats."""
+"""What each explorer finds (x ps/fds/mems/rss/sk, stats), as records of ints, strings and lists.
+Renderers read these: crit's text, and --json, which is as_plain(model); no output format here."""
 from __future__ import annotations
 
 TYPE_CHECKING = False
@@ -14,8 +14,8 @@ class Record:
     more start-up time than the whole explore run on a small checkpoint. Each record has
     its own plain __init__, as mems and rss build one per VMA or page run.
 
-    >>> FdRow(3, "pipe[7]")
-    FdRow(fd=3, file='pipe[7]')
+    >>> FdRow(3, "PIPE", "pipe[7]")
+    FdRow(fd=3, type='PIPE', file='pipe[7]')
     >>> TaskFds(1).as_dict()
     {'pid': 1, 'fds': [], 'cwd': '', 'root': ''}
     """
@@ -44,25 +44,37 @@ def _plain(value):
     return value
 
 
-def as_plain(model: list) -> list:
-    """A model (list of records) as JSON-ready lists and dicts."""
-    return [_plain(r) for r in model]
+def as_plain(model):
+    """A model (a record or a list of records) as JSON-ready lists and dicts: what --json prints.
+
+    >>> as_plain([PsNode(1, 1, 1, "init", "Alive", [PsNode(2, 1, 1, "sh", "Zombie")])])[0]["children"]
+    [{'pid': 2, 'pgid': 1, 'sid': 1, 'comm': 'sh', 'state': 'Zombie', 'children': []}]
+    """
+    return _plain(model)
 
 
-class PsRow(Record):
-    """One task of the process tree, in display order (depth first, kids in pstree order)."""
-    __slots__ = ("pid", "pgid", "sid", "depth", "comm")
+class PsNode(Record):
+    """One task of the process tree and its children, in pstree order. `state` is the name
+    of core's task_state (Alive, Dead, Stopped, Zombie), or None when the core has none.
 
-    def __init__(self, pid: int, pgid: int, sid: int, depth: int, comm: str):
-        self.pid, self.pgid, self.sid, self.depth, self.comm = pid, pgid, sid, depth, comm
+    >>> PsNode(7, 7, 1, "loop", "Alive").children
+    []
+    """
+    __slots__ = ("pid", "pgid", "sid", "comm", "state", "children")
+
+    def __init__(self, pid: int, pgid: int, sid: int, comm: str, state: Optional[str] = None,
+                 children: Optional[List["PsNode"]] = None):
+        self.pid, self.pgid, self.sid, self.comm, self.state = pid, pgid, sid, comm, state
+        self.children = [] if children is None else children
 
 
 class FdRow(Record):
-    """`file` is crit's description: a path, "pipe[N]", "unix[...]" or "TYPE.ID"."""
-    __slots__ = ("fd", "file")
+    """`type` is fdinfo's file type (REG, PIPE, INETSK...); `file` is crit's description:
+    a path, "pipe[N]", "unix[...]" or "TYPE.ID"."""
+    __slots__ = ("fd", "type", "file")
 
-    def __init__(self, fd: int, file: str):
-        self.fd, self.file = fd, file
+    def __init__(self, fd: int, type: str, file: str):
+        self.fd, self.type, self.file = fd, type, file
 
 
 class TaskFds(Record):

@@ -242,15 +242,32 @@ def _entries(entries, ctx: Ctx):
 
 
 def write_plain(entries: list, w: Writer, ctx: Ctx) -> None:
-    codec = ctx.codec(ctx.kind.entry)
-    for path, e in _entries(entries, ctx):
-        w.message(codec, e, path, ignore=())
+    _write_messages(entries, 0, w, ctx.codec(ctx.kind.entry))
 
 
 def write_pagemap(entries: list, w: Writer, ctx: Ctx) -> None:
-    head, codec = ctx.codec(ctx.kind.params["head"]), ctx.codec(ctx.kind.entry)
-    for path, e in _entries(entries, ctx):
-        w.message(head if path == "entries[0]" else codec, e, path, ignore=())
+    if entries:
+        _write_messages(entries[:1], 0, w, ctx.codec(ctx.kind.params["head"]))
+        _write_messages(entries[1:], 1, w, ctx.codec(ctx.kind.entry))
+
+
+def _write_messages(entries: list, first: int, w: Writer, codec: MessageCodec) -> None:
+    """Size-prefixed messages with nothing after them: Writer.message, inlined for big images."""
+    out = w.out
+    encode = codec.encode
+    pack = U32.pack
+    for i, e in enumerate(entries, first):
+        if type(e) is not dict:
+            raise EncodeError("an entry must be an object", path="entries[%d]" % i)
+        try:
+            body = encode(e)
+        except CritError as err:
+            raise err.at(prefix="entries[%d]" % i) from None
+        if len(body) > 0xFFFFFFFF:
+            raise EncodeError("entry of %d bytes does not fit a u32 size" % len(body),
+                              path="entries[%d]" % i)
+        out += pack(len(body))
+        out += body
 
 
 def write_payload(entries: list, w: Writer, ctx: Ctx) -> None:

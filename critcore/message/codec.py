@@ -40,6 +40,11 @@ _INT_RANGES = {
 }
 
 
+_MISSING = object()
+# Varint types whose non-negative ints are written as they are (no zigzag, no names).
+_FAST_VARINT = frozenset(("int32", "int64", "uint32", "uint64"))
+
+
 def _int32(v: int) -> int:
     v &= 0xFFFFFFFF
     return v - (1 << 32) if v >= 1 << 31 else v
@@ -125,8 +130,9 @@ class MessageCodec:
         if rep and view.pretty and f.criu.ipadd:
             self.post.append((f.name, view.ip_decoder()))
         enc = _encoder_for(schema, f, enum, view)
+        fast = _INT_RANGES[f.type][1] if f.type in _FAST_VARINT and not rep else -1
         self.fields.append((f.name, f.number, wire, encode_varint((f.number << 3) | wire), enc, sub,
-                            rep, f.packed, f))
+                            rep, f.packed, f, fast))
 
     # ---- decoding
     def decode(self, buf: bytes) -> dict:
@@ -301,13 +307,27 @@ class MessageCodec:
         if meta is not None:
             used += 1
             pending, repack = _reserved(meta)
-        for name, num, wire, tag, enc, sub, rep, packed, f in self.fields:
+        for name, num, wire, tag, enc, sub, rep, packed, f, fast in self.fields:
             if pending and pending[0][0] < num:
                 pending = _put_unknown(out, pending, num)
-            if name not in d:
+            v = d.get(name, _MISSING)
+            if v is _MISSING:
                 continue
             used += 1
-            v = d[name]
+            if type(v) is int and 0 <= v <= fast:
+                # Hot path: an in-range non-negative int of a varint field, nothing to convert.
+                out += tag
+                out += encode_varint(v)
+                continue
+            if type(v) is str and fast >= 0:
+                # Pretty forms of the same fields: hex, flags, dict names, devices.
+                try:
+                    v = enc.to_int(v)
+                except CritError as e:
+                    raise e.at(prefix=name) from None
+                out += tag
+                out += encode_varint(v)
+                continue
             try:
                 if rep:
                     if not isinstance(v, list):
@@ -348,7 +368,7 @@ class MessageCodec:
                 raise e.at(prefix=name) from None
         if pending:
             _put_unknown(out, pending, 1 << 62)
-        if used + sum(1 for k in ignore if k in d) != len(d):
+        if used != len(d) and used + sum(1 for k in ignore if k in d) != len(d):
             known = {f[0] for f in self.fields}
             extra = [k for k in d if k not in known and k != RESERVED_KEY and k not in ignore]
             raise EncodeError("unknown key %r (not a field of %s)" % (extra[0], self.desc.name),

@@ -69,10 +69,10 @@ class View:
         """Parse a pretty string of an integer field (crit accepts these in plain JSON too)."""
         o = f.criu
         if o.dev or o.odev:
-            return lambda s: convert.dev_parse(s, o.odev)
+            return _memo(lambda s: convert.dev_parse(s, o.odev))
         if o.flags and o.flags in schema.flags:
             table = schema.flags[o.flags]
-            return lambda s: convert.flags_parse(s, table, o.flags)
+            return _memo(lambda s: convert.flags_parse(s, table, o.flags))
         names = schema.dicts.get(o.dict, {}).get(f.name) if o.dict else None
         rmap = {v: k for k, v in names.items()} if names else {}
 
@@ -80,6 +80,8 @@ class View:
             if s in rmap:
                 return rmap[s]
             try:
+                if s[:2] == "0x":  # the common pretty form, without int(s, 0)'s prefix parsing
+                    return int(s[2:], 16)
                 return int(s, 0)
             except ValueError:
                 if s.startswith("0x-"):  # how crit's "0x%x" shows a negative hex field
@@ -93,7 +95,8 @@ class View:
 
 
 def _memo(fn: Callable) -> Callable:
-    """Cache a pure int -> str rendering: flag words repeat across thousands of VMAs."""
+    """Cache a pure conversion of a low-cardinality field (flags, devices): the same flag
+    words repeat across thousands of VMAs, in both directions."""
     seen: dict = {}
 
     def render(v):

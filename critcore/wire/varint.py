@@ -35,6 +35,11 @@ def read_varint(buf: bytes, pos: int) -> Tuple[int, int]:
             raise DecodeError("varint longer than 10 bytes", offset=start)
 
 
+_SMALL = tuple(bytes((i,)) for i in range(128))
+# Continuation bits (0x80) on every byte but the last, for each varint length.
+_CONT = (0,) + tuple(sum(0x80 << (8 * i) for i in range(n - 1)) for n in range(1, 11))
+
+
 def encode_varint(value: int) -> bytes:
     """Varint bytes of a non-negative value, or of a negative one as its 64-bit two's complement
     (10 bytes, as protobuf writes negative int32/int64).
@@ -42,10 +47,20 @@ def encode_varint(value: int) -> bytes:
     >>> encode_varint(300), len(encode_varint(-1))
     (b'\\xac\\x02', 10)
     """
-    if value < 0:
-        value &= MASK64
     if value < 0x80:
-        return bytes((value,))
+        if value >= 0:
+            return _SMALL[value]
+        value &= MASK64
+    if value < 0x4000:
+        return bytes(((value & 0x7F) | 0x80, value >> 7))
+    if value < 1 << 56:
+        # Spread the 7-bit groups into bytes with three mask-and-shift steps (28, 14, 7 bits)
+        # instead of a Python loop per group: addresses are 6-8 byte varints.
+        x = (value & 0xFFFFFFF) | ((value & 0xFFFFFFF0000000) << 4)
+        x = (x & 0x00003FFF00003FFF) | ((x & 0x0FFFC0000FFFC000) << 2)
+        x = (x & 0x007F007F007F007F) | ((x & 0x3F803F803F803F80) << 1)
+        n = (value.bit_length() + 6) // 7
+        return (x | _CONT[n]).to_bytes(n, "little")
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)
