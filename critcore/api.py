@@ -28,7 +28,7 @@ def loads(data: bytes, pretty: bool = False, no_payload: bool = False,
           schema: Optional[Schema] = None, file: Optional[str] = None) -> dict:
     """Decode image bytes into crit's {"magic": ..., "entries": [...]} form.
 
-    >>> img = loads(dumps({"magic": "PSTREE", "entries": [{"pid": 7, "ppid": 1}]}))
+    >>> img = loads(dumps({"magic": "PSTREE", "entries": [{"pid": 7, "ppid": 1, "pgid": 7, "sid": 7}]}))
     >>> img["magic"], img["entries"][0]["pid"]
     ('PSTREE', 7)
     """
@@ -48,14 +48,16 @@ def iter_entries(f: IO[bytes], pretty: bool = False, no_payload: bool = False,
     return entries
 
 
-def dumps(img: dict, schema: Optional[Schema] = None) -> bytes:
-    """Encode crit's JSON form (plain or pretty values) into image bytes; `img` is not modified."""
-    return ImageCodec(schema).encode(img)
+def dumps(img: dict, schema: Optional[Schema] = None, validate: bool = True) -> bytes:
+    """Encode crit's JSON form (plain or pretty values) into image bytes; `img` is not modified.
+    Raises the first EncodeError; validate(img) lists them all. validate=False: see
+    ImageCodec.encode (missing required fields and payload sizes let through)."""
+    return ImageCodec(schema).encode(img, validate)
 
 
-def dump(img: dict, f: IO[bytes], schema: Optional[Schema] = None) -> None:
+def dump(img: dict, f: IO[bytes], schema: Optional[Schema] = None, validate: bool = True) -> None:
     """Encode into a binary file object; nothing is written if encoding fails."""
-    f.write(dumps(img, schema))
+    f.write(dumps(img, schema, validate))
 
 
 def info(f: IO[bytes], schema: Optional[Schema] = None) -> dict:

@@ -1,5 +1,6 @@
-"""The critcore command line: crit's commands and flags (decode, encode, info, show, x).
-main(argv) returns the exit status; every failure is one line on stderr and status 1."""
+"""The critcore command line: crit's commands and flags (decode, encode, info, show, x), plus
+validate and schema. main(argv) returns the exit status; a failure is status 1 and one stderr
+line per error (only encode and validate can list several: every error of a document)."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
     from typing import Callable, Dict, List, Optional
 
 from . import __version__
-from .errors import CritError, DecodeError, EncodeError
+from .errors import CritError, DecodeError, EncodeError, ValidationError
 
 
 def write_atomic(path: str, data: bytes) -> None:
@@ -66,6 +67,28 @@ def _emit_bytes(data: bytes, out: Optional[str]) -> None:
         sys.stdout.buffer.flush()
 
 
+def _schema(args):
+    """The run's schema (--proto-dir, else $CRITCORE_PROTO_DIR, else bundled), made once."""
+    schema = getattr(args, "schema", None)
+    if schema is None:
+        from .schema import default_schema
+        schema = args.schema = default_schema(getattr(args, "proto_dir", None))
+        args.unknown_before = schema.unknown_fields
+    return schema
+
+
+def _warn_unknown(args) -> None:
+    """One stderr line per run when a decoded image held fields the schema does not know."""
+    schema = getattr(args, "schema", None)
+    if schema is None or schema.unknown_fields == args.unknown_before:
+        return
+    where = getattr(args, "dir", None) or _label(getattr(args, "input", None))
+    sys.stderr.write("critcore: warning: %s has data the schema does not know (%d unknown "
+                     "field(s)); it is kept under \"__critcore__\" and encodes back unchanged; "
+                     "--proto-dir DIR with the newer CRIU's .proto files reads it\n"
+                     % (where, schema.unknown_fields - args.unknown_before))
+
+
 def cmd_decode(args) -> int:
     from .image import ImageCodec
     from .pretty import render
@@ -73,44 +96,127 @@ def cmd_decode(args) -> int:
     if data[:1] in (b"{", b"[") or data[:3] == b"\xef\xbb\xbf":
         raise DecodeError("this looks like JSON; decode expects a binary image (use encode)",
                           file=_label(args.input))
-    img = ImageCodec(pretty=args.pretty, no_payload=args.nopl, file=_label(args.input)).parse(data)
+    img = ImageCodec(_schema(args), pretty=args.pretty, no_payload=args.nopl,
+                     file=_label(args.input)).parse(data)
     _emit_text(render(img, args.pretty), args.output)
     return 0
 
 
-def cmd_encode(args) -> int:
-    from .image import ImageCodec
-    data = _read_input(args.input)
-    label = _label(args.input)
+def _read_json(path: Optional[str]):
+    """(document, label) of a JSON input; EncodeError when it is not JSON text."""
+    data = _read_input(path)
+    label = _label(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise EncodeError("input is not JSON text (a binary image? encode expects JSON, "
                           "decode makes it)", file=label, offset=e.start) from None
     try:
-        img = json.loads(text)
+        return json.loads(text), label
     except ValueError as e:
         raise EncodeError("not valid JSON: %s" % getattr(e, "msg", e), file=label,
                           offset=getattr(e, "pos", None)) from None
-    _emit_bytes(ImageCodec(file=label).encode(img), args.output)
+
+
+def cmd_encode(args) -> int:
+    from .image import ImageCodec
+    img, label = _read_json(args.input)
+    try:
+        data = ImageCodec(_schema(args), file=label).encode(img, validate=not args.no_validate)
+    except CritError as first:
+        if args.no_validate:
+            raise
+        # The encoder stops at the first error; the JSON Schema and checks list them all.
+        from .validate import Validator
+        Validator.of(_schema(args)).raise_for(img, first, file=label)
+        raise
+    _emit_bytes(data, args.output)
     return 0
+
+
+def cmd_validate(args) -> int:
+    from .validate import Validator
+    validator = Validator.of(_schema(args))
+    status = 0
+    for path in args.files:
+        try:
+            img, label = _read_json(path)
+            found = (validator.errors if args.full else validator.check)(img, file=label)
+        except (CritError, OSError) as e:
+            found = [e if isinstance(e, CritError) else CritError(e.strerror or str(e), file=path)]
+        for e in found:
+            sys.stderr.write(" ".join(str(e).split("\n")) + "\n")
+        if found:
+            status = 1
+        elif not args.quiet:
+            sys.stdout.write("%s: valid %s image, %d entries\n"
+                             % (label, img["magic"], len(img["entries"])))
+    return status
 
 
 def cmd_info(args) -> int:
     from .image import ImageCodec
     data = _read_input(args.input)
-    magic, count = ImageCodec(file=_label(args.input)).count(data)
+    magic, count = ImageCodec(_schema(args), file=_label(args.input)).count(data)
     sys.stdout.write(json.dumps({"magic": magic, "count": count}, indent=4) + "\n")
     return 0
 
 
 def cmd_x(args) -> int:
     from .explore import EXPLORERS, Checkpoint
-    from .explore.render import render_text
-    model = EXPLORERS[args.what](Checkpoint(args.dir))
-    sys.stdout.write(render_text(args.what, model))
+    from .explore.render import render_json, render_text
+    model = EXPLORERS[args.what](Checkpoint(args.dir, schema=_schema(args)))
+    sys.stdout.write(render_json(model) if args.json else render_text(args.what, model))
     return 0
 
+
+def cmd_stats(args) -> int:
+    from .explore import Checkpoint, explore_stats
+    from .explore.render import render_json, render_text
+    model = explore_stats(Checkpoint(args.dir, need_pstree=False, schema=_schema(args)))
+    sys.stdout.write(render_json(model) if args.json else render_text("stats", model))
+    return 0
+
+
+def cmd_schema(args) -> int:
+    what = args.what
+    if what and what[0] == "diff":
+        if len(what) != 3:
+            raise CritError("usage: critcore schema diff OLD NEW (each a proto dir, a YAML "
+                            "schema dir or \"bundled\")")
+        try:
+            from .schema.diff import schema_diff
+        except ImportError as e:
+            raise CritError("schema diff is not available (%s)" % e) from None
+        print(schema_diff(what[1], what[2]), end="")
+        return 0
+    from .validate import Validator
+    from .validate.jsonschema_gen import magic_names
+    validator = Validator.of(_schema(args))
+    if args.all:
+        if what or not args.output:
+            raise CritError("usage: critcore schema --all -o DIR")
+        os.makedirs(args.output, exist_ok=True)
+        for magic in magic_names(validator.schema):
+            write_atomic(os.path.join(args.output, magic + ".schema.json"),
+                         _schema_text(validator.json_schema(magic)).encode("utf-8"))
+        return 0
+    if len(what) != 1:
+        raise CritError("usage: critcore schema MAGIC [-o FILE] | --all -o DIR | diff OLD NEW")
+    doc = validator.json_schema(what[0])
+    if doc is None:
+        raise CritError("%r is not the magic of an image with protobuf entries (one of: %s)"
+                        % (what[0], ", ".join(magic_names(validator.schema))))
+    _emit_text(_schema_text(doc), args.output)
+    return 0
+
+
+def _schema_text(doc: dict) -> str:
+    return json.dumps(doc, indent=2)
+
+
+PROTO_DIR_HELP = ("read .proto files (DIR or DIR/images, optional magic.h) or proto2yaml YAML "
+                  "from DIR, laid over the bundled schema (default: $CRITCORE_PROTO_DIR)")
 
 COMMANDS: Dict[str, Callable] = {
     "decode": cmd_decode,
@@ -118,12 +224,16 @@ COMMANDS: Dict[str, Callable] = {
     "encode": cmd_encode,
     "info": cmd_info,
     "x": cmd_x,
+    "stats": cmd_stats,
+    "schema": cmd_schema,
+    "validate": cmd_validate,
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="critcore", description="CRIU image tool (crit-compatible)")
     p.add_argument("--version", action="version", version=__version__)
+    p.add_argument("--proto-dir", metavar="DIR", help=PROTO_DIR_HELP)
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
 
     d = sub.add_parser("decode", help="convert a criu image from binary to JSON")
@@ -136,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("encode", help="convert a criu image from JSON to binary")
     e.add_argument("-i", "--in", dest="input", help="JSON to encode (stdin by default)")
     e.add_argument("-o", "--out", dest="output", help="where to put the image (stdout by default)")
+    e.add_argument("--no-validate", action="store_true",
+                   help="let required fields be missing and payloads disagree with their sizes, "
+                        "and report only the first error")
 
     i = sub.add_parser("info", help="show the magic and the number of entries of an image")
     i.add_argument("input", metavar="in")
@@ -147,7 +260,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     x = sub.add_parser("x", help="explore a checkpoint directory")
     x.add_argument("dir")
-    x.add_argument("what", choices=["ps", "fds", "mems", "rss"])
+    x.add_argument("what", choices=["ps", "fds", "mems", "rss", "sk"])
+    x.add_argument("--json", action="store_true",
+                   help="print the result as JSON (docs/json-output.schema.json)")
+
+    st = sub.add_parser("stats", help="show the dump and restore statistics of a checkpoint")
+    st.add_argument("dir")
+    st.add_argument("--json", action="store_true",
+                    help="print the result as JSON (docs/json-output.schema.json)")
+
+    sc = sub.add_parser("schema", help="print the JSON Schema of an image kind (MAGIC), write "
+                        "all of them (--all -o DIR), or `diff OLD NEW`: what changed between "
+                        "two schema sets (proto dirs, YAML schema dirs or \"bundled\")")
+    sc.add_argument("what", nargs="*", metavar="MAGIC | diff OLD NEW")
+    sc.add_argument("--all", action="store_true", help="every image kind, as DIR/MAGIC.schema.json")
+    sc.add_argument("-o", "--out", dest="output", help="output file (a directory with --all)")
+
+    v = sub.add_parser("validate", help="check JSON documents as encode would, listing every error")
+    v.add_argument("files", nargs="+", metavar="FILE.json")
+    v.add_argument("--full", action="store_true",
+                   help="always run the JSON Schema and checks (slow on big documents), not "
+                        "only to explain what the encoder rejects")
+    v.add_argument("-q", "--quiet", action="store_true", help="print nothing for valid files")
+    for cmd in sub.choices.values():
+        # After the subcommand too; SUPPRESS keeps a value given before it.
+        cmd.add_argument("--proto-dir", metavar="DIR", default=argparse.SUPPRESS,
+                         help=PROTO_DIR_HELP)
     return p
 
 
@@ -162,9 +300,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         sys.stderr.write("critcore: error: too few arguments\n")
         return 1
     try:
-        return COMMANDS[args.cmd](args)
+        status = COMMANDS[args.cmd](args)
+        _warn_unknown(args)
+        return status
     except CritError as e:
-        sys.stderr.write(" ".join(str(e).split("\n")) + "\n")
+        for one in e.errors if isinstance(e, ValidationError) else [e]:
+            sys.stderr.write(" ".join(str(one).split("\n")) + "\n")
     except BrokenPipeError:
         sys.stderr.write("critcore: output closed early\n")
     except OSError as e:

@@ -60,6 +60,24 @@ class EncodeError(CritError):
     """A JSON document that cannot be turned into an image."""
 
 
+class ValidationError(EncodeError):
+    """Every error found in a JSON document, not just the first (encode and validate print
+    them one per line). Its own msg/path/file are those of the first error.
+
+    >>> str(ValidationError([EncodeError("bad", path="a"), EncodeError("worse", path="b")]))
+    'a: bad\\nb: worse'
+    """
+
+    def __init__(self, errors):
+        errors = list(errors)
+        first = errors[0]
+        super().__init__(first.msg, file=first.file, offset=first.offset, path=first.path)
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+
 class UnknownMagicError(DecodeError):
     """The image's magic is not one the schema knows (raw image, or not an image at all)."""
 

@@ -193,7 +193,7 @@ def test_error_inside_nested_message_has_file_offset_and_full_path():
     entry = img["entries"][0]
     keep = {k: v for k, v in entry.items() if k in ("mm_start_code", "vmas")}
     keep["vmas"] = entry["vmas"][:4]
-    data = bytearray(critcore.dumps({"magic": "MM", "entries": [keep]}))
+    data = bytearray(critcore.dumps({"magic": "MM", "entries": [keep]}, validate=False))
     data[-1] |= 0x80  # the last varint of vmas[3] now runs off the end of its VMA
     with pytest.raises(DecodeError) as ei:
         critcore.loads(bytes(data), file="mm-1.img")
@@ -251,7 +251,8 @@ def test_cli_pipes_and_atomic_output(tmp_path):
     target = tmp_path / "out.img"
     target.write_bytes(b"keep me")
     bad = tmp_path / "bad.json"
-    bad.write_text('{"magic": "CORE", "entries": [{"nosuch": 1}]}')
+    bad.write_text('{"magic": "PSTREE", "entries": [{"pid": 1, "ppid": 0, "pgid": 1, "sid": 1, '
+                   '"nosuch": 1}]}')
     st, out, err = run_cli(["encode", "-i", str(bad), "-o", str(target)])
     assert st == 1 and target.read_bytes() == b"keep me"
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

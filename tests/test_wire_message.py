@@ -266,7 +266,7 @@ def test_decode_errors_carry_offset_and_path(schema, raw, msg, path):
     ({"unpacked": [1, "zz"]}, "unpacked[1]", "not a valid number"),
     ({"flags": "PROT_BANANA"}, "flags", "'PROT_BANANA' is not a known mmap.prot flag"),
     ({"dev": "8"}, "dev", "not a major:minor device"),
-    ({"ip": ["1.2.3.999"]}, "ip", "not an IPv4 or IPv6 address"),
+    ({"ip": ["1.2.3.999"]}, "ip[0]", "not an IPv4 or IPv6 address"),
     ({"nosuch": 1}, "nosuch", "unknown key 'nosuch'"),
     ({"msg": []}, "msg", "expected an object"),
 ])

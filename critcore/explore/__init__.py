@@ -1,8 +1,10 @@
-"""`crit x` for critcore: explore a checkpoint directory (process tree, files, memory, RSS).
-Checkpoint reads images, EXPLORERS build plain-data models, render_text prints crit's text."""
+"""Explore a checkpoint directory: `x` (process tree, files, memory, RSS, sockets) and `stats`.
+Checkpoint reads images, the explorers build plain-data models, render prints text or JSON."""
 from .checkpoint import Checkpoint, CheckpointError
 from .explorers import EXPLORERS
 from .model import as_plain
-from .render import render_text
+from .render import render_json, render_text
+from .stats import explore_stats
 
-__all__ = ["Checkpoint", "CheckpointError", "EXPLORERS", "as_plain", "render_text"]
+__all__ = ["Checkpoint", "CheckpointError", "EXPLORERS", "as_plain", "explore_stats",
+           "render_json", "render_text"]

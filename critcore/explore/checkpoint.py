@@ -1,11 +1,11 @@
-"""A checkpoint directory as an object: decodes the images `x` needs on first use, once each.
+"""A checkpoint directory as an object: decodes the images `x` and `stats` need, once each.
 Every cache lives on the Checkpoint instance, so two checkpoints never see each other's data."""
 from __future__ import annotations
 
 import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings anyway
-    from typing import Dict, List, Optional
+    from typing import Dict, List, Optional, Tuple
 
 from ..errors import CritError
 from ..api import loads
@@ -19,40 +19,59 @@ LEGACY_FILE_IMAGES = {
     "REG": ("reg", "reg-files.img", "REG_FILES"),
     "PIPE": ("pipe", "pipes.img", "PIPES"),
     "UNIXSK": ("usk", "unixsk.img", "UNIXSK"),
+    "INETSK": ("isk", "inetsk.img", "INETSK"),
+    "PACKETSK": ("psk", "packetsk.img", "PACKETSK"),
+    "NETLINKSK": ("nlsk", "netlinksk.img", "NETLINK_SK"),
 }
+SOCKET_TYPES = ("INETSK", "UNIXSK", "PACKETSK", "NETLINKSK")
 
 
 class CheckpointError(CritError):
     """The directory is not a usable checkpoint: not a directory, or an image is missing or
-    of the wrong kind. `file` names the directory or image."""
+    of the wrong kind. `file` names the directory or image.
+
+    >>> str(CheckpointError("missing image", file="dump/core-7.img"))
+    'dump/core-7.img: missing image'
+    """
 
 
 class Checkpoint:
     """Lazy, cached access to the images of one checkpoint directory (plain, non-pretty values).
 
     Raises CheckpointError at once when `path` is not a directory holding pstree.img, so
-    every explorer fails the same way on a wrong argument.
+    every explorer fails the same way on a wrong argument. `stats` passes
+    need_pstree=False: a pre-dump directory has stats but no process tree.
+
+    >>> Checkpoint("/nonexistent")
+    Traceback (most recent call last):
+    ...
+    critcore.explore.checkpoint.CheckpointError: /nonexistent: no such directory
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, need_pstree: bool = True, schema=None):
         self.path = path
+        self.schema = schema  # None: the default schema (bundled, or $CRITCORE_PROTO_DIR)
         if not os.path.exists(path):
             raise CheckpointError("no such directory", file=path)
         if not os.path.isdir(path):
-            raise CheckpointError("not a directory (x expects a checkpoint directory)", file=path)
-        if not os.path.isfile(os.path.join(path, "pstree.img")):
+            raise CheckpointError("not a directory (a checkpoint directory was expected)",
+                                  file=path)
+        if need_pstree and not os.path.isfile(os.path.join(path, "pstree.img")):
             raise CheckpointError("not a checkpoint directory (no pstree.img)", file=path)
-        self._images: Dict[str, List[dict]] = {}
+        self._images: Dict[object, List[dict]] = {}
         self._files: Optional[Dict[int, dict]] = None
         self._legacy: Dict[str, Optional[Dict[int, dict]]] = {}
 
     # -- whole images -------------------------------------------------------------------
 
-    def image(self, name: str, magic: str, optional: bool = False) -> Optional[List[dict]]:
+    def image(self, name: str, magic: str, optional: bool = False,
+              no_payload: bool = False) -> Optional[List[dict]]:
         """The entries of image `name`, which must carry `magic`; None if it is absent and
-        `optional`, CheckpointError if it is absent and required."""
-        if name in self._images:
-            return self._images[name]
+        `optional`, CheckpointError if it is absent and required. `no_payload` skips the
+        raw data after entries (tcp-stream queues, sk-queues packets) that nobody reads."""
+        key = (name, no_payload) if no_payload else name
+        if key in self._images:
+            return self._images[key]
         where = os.path.join(self.path, name)
         try:
             with open(where, "rb") as fh:
@@ -64,11 +83,11 @@ class Checkpoint:
         except OSError as e:
             raise CheckpointError("cannot read image: %s" % (e.strerror or e),
                                   file=where) from None
-        img = loads(data, file=where)
+        img = loads(data, no_payload=no_payload, file=where, schema=self.schema)
         if img["magic"] != magic:
             raise CheckpointError("wrong image: magic %s, expected %s" % (img["magic"], magic),
                                   file=where)
-        self._images[name] = img["entries"]
+        self._images[key] = img["entries"]
         return img["entries"]
 
     def _first(self, name: str, magic: str) -> dict:
@@ -111,6 +130,11 @@ class Checkpoint:
         """Dead and zombie tasks are dumped with a core image only: nothing else to explore."""
         return self.task_state(pid) in (TASK_DEAD, TASK_ZOMBIE)
 
+    def live_pids(self) -> List[int]:
+        """pids of the tasks that have more than a core image (not dead, not zombie)."""
+        return [pid for pid in (self.task_id(p, "pid") for p in self.pstree())
+                if not self.is_dead(pid)]
+
     def task_id(self, entry: dict, which: str) -> int:
         """pid, pgid or sid of a pstree entry; in a pid namespace only ns_<which>[0] is set."""
         if which in entry:
@@ -140,10 +164,14 @@ class Checkpoint:
         holds another type); other ids are looked up in the legacy per-type image, absent
         legacy images counting as empty.
         """
-        field, legacy_name, magic = LEGACY_FILE_IMAGES[ftype]
         f = self.files().get(fid)
         if f is not None:
-            return f.get(field)
+            return f.get(LEGACY_FILE_IMAGES[ftype][0])
+        legacy = self._legacy_by_id(ftype)
+        return legacy.get(fid) if legacy else None
+
+    def _legacy_by_id(self, ftype: str) -> Optional[Dict[int, dict]]:
+        _, legacy_name, magic = LEGACY_FILE_IMAGES[ftype]
         if legacy_name not in self._legacy:
             entries = self.image(legacy_name, magic, optional=True)
             by_id = None
@@ -152,5 +180,44 @@ class Checkpoint:
                 for e in entries:
                     by_id.setdefault(e.get("id"), e)
             self._legacy[legacy_name] = by_id
-        legacy = self._legacy[legacy_name]
-        return legacy.get(fid) if legacy else None
+        return self._legacy[legacy_name]
+
+    # -- sockets and statistics ----------------------------------------------------------
+
+    def sockets(self) -> List[Tuple[str, dict]]:
+        """(file type, type-specific entry) of every socket: files.img's in its order, then
+        those of the legacy images (inetsk.img, unixsk.img...) whose ids files.img lacks."""
+        files = self.files()
+        out = []
+        for f in files.values():
+            ftype = f.get("type")
+            if ftype in SOCKET_TYPES:
+                entry = f.get(LEGACY_FILE_IMAGES[ftype][0])
+                if entry is not None:
+                    out.append((ftype, entry))
+        for ftype in SOCKET_TYPES:
+            for fid, entry in (self._legacy_by_id(ftype) or {}).items():
+                if fid not in files:
+                    out.append((ftype, entry))
+        return out
+
+    def tcp_stream(self, ino: int) -> Optional[dict]:
+        """The tcp_stream_entry of the TCP socket with inode `ino` (queue sizes, sequence
+        numbers), None when CRIU wrote none (listening or closed sockets)."""
+        entries = self.image("tcp-stream-%x.img" % ino, "TCP_STREAM", optional=True,
+                             no_payload=True)
+        return entries[0] if entries else None
+
+    def sk_queues(self) -> List[dict]:
+        """sk-queues.img: the packets queued on unix sockets (sk_packet_entry, id_for is the
+        receiving socket's file id); [] when there is no such image."""
+        return self.image("sk-queues.img", "SK_QUEUES", optional=True, no_payload=True) or []
+
+    def stats(self, name: str) -> Optional[dict]:
+        """The stats_entry of `stats-dump` or `stats-restore`, None if the file is absent."""
+        entries = self.image(name, "STATS", optional=True)
+        if entries is None:
+            return None
+        if not entries:
+            raise CheckpointError("image has no entries", file=os.path.join(self.path, name))
+        return entries[0]

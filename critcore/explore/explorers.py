@@ -1,13 +1,15 @@
-"""The `x` explorers (ps, fds, mems, rss): each turns a Checkpoint into a model of plain data.
+"""The `x` explorers ps, fds, mems and rss: each turns a Checkpoint into a model of plain data.
 They follow crit 4.2, but skip dead and zombie tasks where crit crashed on their missing images."""
 from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings anyway
-    from typing import Callable, Dict, Iterator, List, Tuple
+    from typing import Callable, Dict, List, Optional, Tuple
 
+from ..schema import default_schema
 from .checkpoint import Checkpoint
-from .model import (FdRow, MemVma, PageRun, PsRow, RssVma, TaskFds, TaskMems, TaskRss)
+from .model import (FdRow, MemVma, PageRun, PsNode, RssVma, TaskFds, TaskMems, TaskRss)
+from .sockets import explore_sk
 
 PAGE_SHIFT = 12  # the corpus, and crit, assume 4 KiB pages
 
@@ -30,6 +32,13 @@ class FileNames:
 
     The memo is per instance: crit kept it (and the images behind it) in module globals,
     so a second checkpoint explored in the same process got the first one's names.
+
+    >>> class OneFile:  # stands in for a Checkpoint
+    ...     def file_entry(self, ftype, fid):
+    ...         return {"name": "/bin/sh"} if (ftype, fid) == ("REG", 3) else None
+    >>> names = FileNames(OneFile())
+    >>> names.reg(3), names.reg(4), names("PIPE", 5), names("EVENTFD", 6)
+    ('/bin/sh', 'unknown path', 'pipe[?]', 'EVENTFD.6')
     """
 
     def __init__(self, cp: Checkpoint):
@@ -62,15 +71,17 @@ class FileNames:
         return "%s.%d" % (ftype, fid)
 
 
-def _tasks(cp: Checkpoint) -> Iterator[int]:
-    """pids of the tasks that have more than a core image (not dead, not zombie)."""
-    for p in cp.pstree():
-        pid = cp.task_id(p, "pid")
-        if not cp.is_dead(pid):
-            yield pid
+def task_state_name(cp: Checkpoint, pid: int) -> Optional[str]:
+    """core's task_state by CRIU's name for it (schema/pretty.yaml), else the number."""
+    state = cp.task_state(pid)
+    if state is None:
+        return None
+    names = (cp.schema or default_schema()).dicts["gen"]["task_state"]
+    return names.get(state, str(state))
 
 
-def explore_ps(cp: Checkpoint) -> List[PsRow]:
+def explore_ps(cp: Checkpoint) -> List[PsNode]:
+    """The process tree: its roots, each with its children in pstree order."""
     entries = cp.pstree()
     kids: Dict[int, List[dict]] = {}
     pids = {cp.task_id(p, "pid") for p in entries}
@@ -81,30 +92,31 @@ def explore_ps(cp: Checkpoint) -> List[PsRow]:
             roots.append(p)
         else:
             kids.setdefault(p["ppid"], []).append(p)
-    rows: List[PsRow] = []
+    out: List[PsNode] = []
     # Explicit stack rather than recursion: pstree depth is bounded by nothing we control.
-    stack = [(p, 0) for p in reversed(roots)]
+    stack = [(p, out) for p in reversed(roots)]
     seen = set()
     while stack:
-        p, depth = stack.pop()
+        p, siblings = stack.pop()
         pid = cp.task_id(p, "pid")
         if pid in seen:  # a cycle in a corrupt pstree must not loop forever
             continue
         seen.add(pid)
         tc = cp.core(pid).get("tc") or {}
-        rows.append(PsRow(pid, cp.task_id(p, "pgid"), cp.task_id(p, "sid"), depth,
-                          tc.get("comm", "")))
-        stack.extend((k, depth + 1) for k in reversed(kids.get(pid, ())))
-    return rows
+        node = PsNode(pid, cp.task_id(p, "pgid"), cp.task_id(p, "sid"), tc.get("comm", ""),
+                      task_state_name(cp, pid))
+        siblings.append(node)
+        stack.extend((k, node.children) for k in reversed(kids.get(pid, ())))
+    return out
 
 
 def explore_fds(cp: Checkpoint) -> List[TaskFds]:
     names = FileNames(cp)
     out = []
-    for pid in _tasks(cp):
+    for pid in cp.live_pids():
         t = TaskFds(pid)
         for fd in cp.fdinfo(cp.ids(pid)["files_id"]):
-            t.fds.append(FdRow(fd["fd"], names(fd["type"], fd["id"])))
+            t.fds.append(FdRow(fd["fd"], str(fd["type"]), names(fd["type"], fd["id"])))
         fs = cp.fs(pid)
         t.cwd = names.reg(fs["cwd_id"])
         t.root = names.reg(fs["root_id"])
@@ -126,7 +138,7 @@ def explore_mems(cp: Checkpoint) -> List[TaskMems]:
         return vids.setdefault(shmid, len(vids) + 1)
 
     out = []
-    for pid in _tasks(cp):
+    for pid in cp.live_pids():
         mm = cp.mm(pid)
         t = TaskMems(pid, names.reg(mm["exe_file_id"]))
         for vma in mm.get("vmas", ()):
@@ -164,7 +176,7 @@ def _nr_pages(pm: dict) -> int:
 def explore_rss(cp: Checkpoint) -> List[TaskRss]:
     names = FileNames(cp)
     out = []
-    for pid in _tasks(cp):
+    for pid in cp.live_pids():
         vmas = cp.mm(pid).get("vmas", [])
         t = TaskRss(pid)
         n = len(vmas)
@@ -194,4 +206,5 @@ EXPLORERS: Dict[str, Callable[[Checkpoint], list]] = {
     "fds": explore_fds,
     "mems": explore_mems,
     "rss": explore_rss,
+    "sk": explore_sk,
 }

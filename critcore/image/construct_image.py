@@ -17,11 +17,12 @@ class ImageFile(construct.Construct):
     """Parses to crit's {"magic": NAME, "entries": [...]}; builds the image bytes back.
 
     >>> img = ImageFile()
-    >>> data = img.build({"magic": "PSTREE", "entries": [{"pid": 1, "ppid": 0}]})
+    >>> entry = {"pid": 1, "ppid": 0, "pgid": 1, "sid": 1}
+    >>> data = img.build({"magic": "PSTREE", "entries": [entry]})
     >>> Magic.parse(data) == img.codec.schema.magics["IMG_COMMON"]
     True
-    >>> img.parse(data)["entries"]
-    [{'pid': 1, 'ppid': 0}]
+    >>> img.parse(data)["entries"] == [entry]
+    True
     """
 
     def __init__(self, schema: Optional[Schema] = None, pretty: bool = False,

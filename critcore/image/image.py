@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from typing import Iterator, Optional, Tuple
 
 from ..errors import CritError, DecodeError, EncodeError, UnknownMagicError
-from ..message import PLAIN, PRETTY
+from ..message import LENIENT, PLAIN, PRETTY
 from ..schema import ImageKind, Schema, default_schema
 from .layouts import LAYOUTS, Ctx
 from .stream import Cursor, Writer
@@ -49,11 +49,12 @@ class ImageCodec:
     """Decode and encode whole images of one schema and view.
 
     >>> codec = ImageCodec()
-    >>> data = codec.encode({"magic": "PSTREE", "entries": [{"pid": 1, "ppid": 0}]})
+    >>> entry = {"pid": 1, "ppid": 0, "pgid": 1, "sid": 1}
+    >>> data = codec.encode({"magic": "PSTREE", "entries": [entry]})
     >>> data.hex()
-    '19435654303027500400000008011000'
+    '1943565430302750080000000801100018012001'
     >>> codec.parse(data)
-    {'magic': 'PSTREE', 'entries': [{'pid': 1, 'ppid': 0}]}
+    {'magic': 'PSTREE', 'entries': [{'pid': 1, 'ppid': 0, 'pgid': 1, 'sid': 1}]}
     """
 
     def __init__(self, schema: Optional[Schema] = None, pretty: bool = False,
@@ -76,7 +77,10 @@ class ImageCodec:
         kind, entries = self.iter_parse(data)
         return {"magic": kind.name, "entries": list(entries)}
 
-    def encode(self, img: dict) -> bytes:
+    def encode(self, img: dict, validate: bool = True) -> bytes:
+        """Image bytes of crit's JSON form; raises the first EncodeError (critcore.validate
+        lists them all). validate=False lets required fields be missing and payloads
+        disagree with their sizes (encode --no-validate); the rest is always checked."""
         if not isinstance(img, dict):
             raise EncodeError("an image is an object with \"magic\" and \"entries\"", file=self.file)
         name = img.get("magic")
@@ -95,7 +99,8 @@ class ImageCodec:
         w = Writer()
         w.raw(head_bytes(kind, self.schema))
         try:
-            LAYOUTS[kind.layout].write(entries, w, Ctx(kind, self.schema, PLAIN, False))
+            LAYOUTS[kind.layout].write(entries, w, Ctx(kind, self.schema,
+                                                       PLAIN if validate else LENIENT, False))
         except CritError as e:
             raise e.at(file=self.file) from None
         return w.getvalue()

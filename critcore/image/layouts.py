@@ -9,8 +9,8 @@ if TYPE_CHECKING:
     from typing import Callable, Dict, Iterator, List
 
 from ..errors import CritError, EncodeError
-from ..message import PLAIN, MessageCodec
-from ..message.convert import b64_decode, b64_encode
+from ..message import PLAIN, MessageCodec, forms
+from ..message.convert import b64_decode, b64_encode, json_type
 from .stream import U32, Cursor, Writer
 
 
@@ -216,20 +216,31 @@ def read_ghost_file(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
 
 
 # ---------------------------------------------------------------- writers
+# Writers check what the generated JSON Schema and critcore.validate.checks check, and stop at
+# the first error; with a lenient view (encode --no-validate) payloads need not match their sizes.
 
 def _extra(entry: dict, path: str):
     if "extra" not in entry:
-        raise EncodeError("missing payload", path=path + ".extra")
+        raise EncodeError("required field is missing (the entry's payload)", path=path + ".extra")
     return entry["extra"]
 
 
-def _blob(value, want: int, path: str, what: str) -> bytes:
+def size_of(entry: dict, name: str) -> int:
+    """A size field of an entry whose message has been encoded, so it holds a valid value:
+    an int, an integral float or an integer string (absent: 0)."""
+    v = entry.get(name, 0)
+    if type(v) is str:
+        v = forms.int_parser(False)(v)
+    return forms.as_int(v)
+
+
+def _blob(value, want: int, path: str, what: str, strict: bool) -> bytes:
     """Base64 payload that must decode to exactly the size its entry announces."""
     try:
         data = b64_decode(value)
     except CritError as e:
         raise e.at(prefix=path) from None
-    if len(data) != want:
+    if strict and len(data) != want:
         raise EncodeError("%s is %d bytes but the entry says %d" % (what, len(data), want), path=path)
     return data
 
@@ -237,7 +248,7 @@ def _blob(value, want: int, path: str, what: str) -> bytes:
 def _entries(entries, ctx: Ctx):
     for i, e in enumerate(entries):
         if not isinstance(e, dict):
-            raise EncodeError("an entry must be an object", path="entries[%d]" % i)
+            raise EncodeError("expected an object, got %s" % json_type(e), path="entries[%d]" % i)
         yield "entries[%d]" % i, e
 
 
@@ -258,7 +269,7 @@ def _write_messages(entries: list, first: int, w: Writer, codec: MessageCodec) -
     pack = U32.pack
     for i, e in enumerate(entries, first):
         if type(e) is not dict:
-            raise EncodeError("an entry must be an object", path="entries[%d]" % i)
+            raise EncodeError("expected an object, got %s" % json_type(e), path="entries[%d]" % i)
         try:
             body = encode(e)
         except CritError as err:
@@ -274,8 +285,8 @@ def write_payload(entries: list, w: Writer, ctx: Ctx) -> None:
     codec = ctx.codec(ctx.kind.entry)
     for path, e in _entries(entries, ctx):
         w.message(codec, e, path)
-        size = sum(num(e, s, path) for s in ctx.kind.params["size"])
-        w.raw(_blob(_extra(e, path), size, path + ".extra", "payload"))
+        size = sum(size_of(e, s) for s in ctx.kind.params["size"])
+        w.raw(_blob(_extra(e, path), size, path + ".extra", "payload", ctx.view.strict))
 
 
 def write_tcp_stream(entries: list, w: Writer, ctx: Ctx) -> None:
@@ -283,46 +294,67 @@ def write_tcp_stream(entries: list, w: Writer, ctx: Ctx) -> None:
     for path, e in _entries(entries, ctx):
         w.message(codec, e, path)
         extra = _extra(e, path)
-        if not isinstance(extra, dict) or set(extra) != {"inq", "outq"}:
-            raise EncodeError('expected {"inq": base64, "outq": base64}', path=path + ".extra")
+        if type(extra) is not dict:
+            raise EncodeError('expected {"inq": base64, "outq": base64}, got %s' % json_type(extra),
+                              path=path + ".extra")
+        for q in extra:
+            if q not in ("inq", "outq"):
+                raise EncodeError("unknown key %r (the queues are inq and outq)" % q,
+                                  path="%s.extra.%s" % (path, q))
         for q, f in (("inq", "inq_len"), ("outq", "outq_len")):
-            w.raw(_blob(extra[q], num(e, f, path), path + ".extra." + q, q))
+            if q not in extra:
+                raise EncodeError("required field is missing", path="%s.extra.%s" % (path, q))
+            w.raw(_blob(extra[q], size_of(e, f), path + ".extra." + q, q, ctx.view.strict))
 
 
 def write_ipc_sem(entries: list, w: Writer, ctx: Ctx) -> None:
     codec = ctx.codec(ctx.kind.entry)
     for path, e in _entries(entries, ctx):
         w.message(codec, e, path)
-        nsems = num(e, "nsems", path)
+        nsems = size_of(e, "nsems")
         vals = _extra(e, path)
-        if not isinstance(vals, list) or len(vals) != nsems:
-            raise EncodeError("expected a list of %d semaphore values" % nsems, path=path + ".extra")
+        if type(vals) is not list:
+            raise EncodeError("expected an array of semaphore values, got %s" % json_type(vals),
+                              path=path + ".extra")
+        ints = []
         for k, v in enumerate(vals):
-            if type(v) is not int or not 0 <= v <= 0xFFFF:
-                raise EncodeError("a semaphore value is an integer 0..65535", path="%s.extra[%d]" % (path, k))
-        data = array.array("H", vals)
+            n = forms.as_int(v)
+            if n is None or not 0 <= n <= 0xFFFF:
+                raise EncodeError("a semaphore value is an integer from 0 to 65535",
+                                  path="%s.extra[%d]" % (path, k))
+            ints.append(n)
+        if ctx.view.strict and len(ints) != nsems:
+            raise EncodeError("%d semaphore values but nsems says %d" % (len(ints), nsems),
+                              path=path + ".extra")
+        data = array.array("H", ints)
         if sys.byteorder != "little":
             data.byteswap()
-        w.raw(data.tobytes() + b"\0" * (round_up(2 * nsems, 8) - 2 * nsems))
+        w.raw(data.tobytes() + b"\0" * (round_up(2 * len(ints), 8) - 2 * len(ints)))
 
 
 def write_ipc_msg(entries: list, w: Writer, ctx: Ctx) -> None:
     codec = ctx.codec(ctx.kind.entry)
     msg_codec = ctx.codec(ctx.kind.params["msg"])
+    strict = ctx.view.strict
     for path, e in _entries(entries, ctx):
         w.message(codec, e, path)
         extra = _extra(e, path)
-        if not isinstance(extra, list) or len(extra) % 2:
-            raise EncodeError("expected a flat list [message, base64, ...]", path=path + ".extra")
-        if len(extra) // 2 != num(e, "qnum", path):
-            raise EncodeError("%d messages but qnum says %d" % (len(extra) // 2, num(e, "qnum", path)),
+        if type(extra) is not list:
+            raise EncodeError("expected an array [message, base64, ...], got %s" % json_type(extra),
                               path=path + ".extra")
         for k in range(0, len(extra), 2):
             mpath = "%s.extra[%d]" % (path, k)
             w.message(msg_codec, extra[k], mpath, ignore=())
-            msize = num(extra[k], "msize", mpath)
-            data = _blob(extra[k + 1], msize, "%s.extra[%d]" % (path, k + 1), "message data")
-            w.raw(data + b"\0" * (round_up(msize, 8) - msize))
+            if k + 1 == len(extra):
+                raise EncodeError("the last message has no data after it (an odd number of items)",
+                                  path=path + ".extra")
+            msize = size_of(extra[k], "msize")
+            data = _blob(extra[k + 1], msize, "%s.extra[%d]" % (path, k + 1), "message data", strict)
+            w.raw(data + b"\0" * (round_up(len(data), 8) - len(data)))
+        qnum = size_of(e, "qnum")
+        if strict and len(extra) // 2 != qnum:
+            raise EncodeError("%d messages but qnum says %d" % (len(extra) // 2, qnum),
+                              path=path + ".extra")
 
 
 def write_ipc_shm(entries: list, w: Writer, ctx: Ctx) -> None:
@@ -333,9 +365,9 @@ def write_ipc_shm(entries: list, w: Writer, ctx: Ctx) -> None:
             if "extra" in e:
                 raise EncodeError("an in_pagemaps segment has no inline data", path=path + ".extra")
             continue
-        size = num(e, "size", path)
-        w.raw(_blob(_extra(e, path), size, path + ".extra", "segment data")
-              + b"\0" * (round_up(size, 4) - size))
+        data = _blob(_extra(e, path), size_of(e, "size"), path + ".extra", "segment data",
+                     ctx.view.strict)
+        w.raw(data + b"\0" * (round_up(len(data), 4) - len(data)))
 
 
 def write_ghost_file(entries: list, w: Writer, ctx: Ctx) -> None:
@@ -350,7 +382,8 @@ def write_ghost_file(entries: list, w: Writer, ctx: Ctx) -> None:
         codec = ctx.codec(ctx.kind.params["chunk"])
         for path, e in items[1:]:
             w.message(codec, e, path)
-            w.raw(_blob(_extra(e, path), num(e, "len", path), path + ".extra", "chunk data"))
+            w.raw(_blob(_extra(e, path), size_of(e, "len"), path + ".extra", "chunk data",
+                        ctx.view.strict))
     else:
         if len(items) > 1:
             raise EncodeError("an unchunked ghost file has exactly one entry", path="entries[1]")

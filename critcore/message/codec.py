@@ -3,7 +3,6 @@ Each (message, view) pair is compiled once into flat dispatch tables keyed by th
 so the hot loop is one dict lookup and one small branch per field."""
 from __future__ import annotations
 
-import base64
 import struct
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -14,7 +13,7 @@ from ..schema import FieldDesc, MessageDesc, Schema
 from ..wire import I32, I64, LEN, VARINT, WIRE_NAMES, encode_varint, read_varint
 from ..wire.varint import MASK64
 from ..wire.wiretype import WIRE_OF_TYPE
-from . import convert
+from . import convert, forms
 from .view import PLAIN, View
 
 RESERVED_KEY = "__critcore__"
@@ -79,7 +78,7 @@ VARINT_DECODERS: Dict[str, Optional[Callable[[int], Any]]] = {
 class MessageCodec:
     """Compiled reader and writer of one message under one view (plain or pretty)."""
 
-    __slots__ = ("desc", "view", "table", "fields", "post", "schema", "_hex")
+    __slots__ = ("desc", "view", "table", "fields", "post", "schema", "_hex", "expected")
 
     def __init__(self, schema: Schema, desc: MessageDesc, view: View, inherited_hex: bool):
         self.desc = desc
@@ -87,8 +86,9 @@ class MessageCodec:
         self.schema = schema
         self._hex = inherited_hex
         self.table: Dict[int, tuple] = {}
-        self.fields: List[tuple] = []
+        self.fields: Optional[List[tuple]] = None  # the encode table, built on first encode
         self.post: List[Tuple[str, Callable]] = []
+        self.expected: Tuple[tuple, ...] = ()
 
     @classmethod
     def get(cls, schema: Schema, name: str, view: View = PLAIN, inherited_hex: bool = False):
@@ -103,6 +103,15 @@ class MessageCodec:
     def _compile(self) -> None:
         for f in self.desc.fields:
             self._compile_field(f)
+        # The fields a writer normally sends first, in order: single varints with one-byte
+        # tags. decode() tries them in sequence before falling back to the table loop.
+        exp = []
+        for f in self.desc.fields:
+            t = f.number << 3
+            if f.repeated or WIRE_OF_TYPE[f.type] != VARINT or t >= 0x80:
+                break
+            exp.append((t, f.name, self.table[t][2]))
+        self.expected = tuple(exp)
 
     def _compile_field(self, f: FieldDesc) -> None:
         schema, view = self.schema, self.view
@@ -129,10 +138,6 @@ class MessageCodec:
             self.table[(f.number << 3) | LEN] = (f.name, K_PACKED, dec, kind, rep, _FIXED.get(f.type))
         if rep and view.pretty and f.criu.ipadd:
             self.post.append((f.name, view.ip_decoder()))
-        enc = _encoder_for(schema, f, enum, view)
-        fast = _INT_RANGES[f.type][1] if f.type in _FAST_VARINT and not rep else -1
-        self.fields.append((f.name, f.number, wire, encode_varint((f.number << 3) | wire), enc, sub,
-                            rep, f.packed, f, fast))
 
     # ---- decoding
     def decode(self, buf: bytes) -> dict:
@@ -145,6 +150,30 @@ class MessageCodec:
         ordered = True
         slot = None
         try:
+            for tag, name, dec in self.expected:
+                if pos == end:
+                    break
+                if buf[pos] != tag:
+                    continue
+                slot = table[tag]
+                v = buf[pos + 1]
+                pos += 2
+                if v >= 0x80:
+                    v &= 0x7F
+                    shift = 7
+                    while True:
+                        b = buf[pos]
+                        pos += 1
+                        v |= (b & 0x7F) << shift
+                        if b < 0x80:
+                            break
+                        shift += 7
+                        if shift >= 70:
+                            raise DecodeError("varint longer than 10 bytes", offset=pos - 10)
+                    if shift == 63:
+                        v &= MASK64
+                out[name] = v if dec is None else dec(v)
+                last = tag
             while pos < end:
                 tag = buf[pos]
                 pos += 1
@@ -288,6 +317,7 @@ class MessageCodec:
             raise DecodeError("wrong wire type %s for %s field" % (WIRE_NAMES[wire], f.type),
                               offset=start, path=f.name)
         out.setdefault(RESERVED_KEY, {}).setdefault("unknown", []).append([num, wire, v])
+        self.schema.unknown_fields += 1  # here, off the hot loop: the CLI warns when it grew
         return pos
 
     def _sorted(self, out: dict) -> dict:
@@ -296,22 +326,51 @@ class MessageCodec:
         return dict(sorted(out.items(), key=lambda kv: order[kv[0]]))
 
     # ---- encoding
+    def _compile_encoder(self) -> List[tuple]:
+        """The encode table, one tuple per field; built on first encode, decode never needs it."""
+        schema, view = self.schema, self.view
+        fields = []
+        for f in self.desc.fields:
+            wire = WIRE_OF_TYPE[f.type]
+            sub = None
+            if f.type == "message":
+                sub = MessageCodec.get(schema, f.type_name, view,
+                                       (self._hex or f.criu.hex) and view.pretty)
+            enum = schema.enum(f.type_name) if f.type == "enum" else None
+            enc = _encoder_for(schema, f, enum, view)
+            fast = _INT_RANGES[f.type][1] if f.type in _FAST_VARINT and not f.repeated else -1
+            # A lenient view (encode --no-validate) lets required fields be missing.
+            req = f.label == "required" and view.strict
+            fields.append((f.name, f.number, wire, encode_varint((f.number << 3) | wire), enc, sub,
+                           f.repeated, f.packed, f, fast, req))
+        self.fields = fields
+        return fields
+
     def encode(self, d: dict, ignore: Tuple[str, ...] = ()) -> bytes:
-        """Encode a JSON-form dict (plain or pretty values) into message bytes."""
+        """Encode a JSON-form dict (plain or pretty values) into message bytes. The checks are
+        those of the generated JSON Schema (critcore.validate); the first failure is raised."""
         if not isinstance(d, dict):
             raise EncodeError("expected an object, got %s" % _jtype(d))
+        fields = self.fields
+        if fields is None:
+            fields = self._compile_encoder()
         out = bytearray()
         used = 0
-        meta = d.get(RESERVED_KEY)
+        meta = d.get(RESERVED_KEY, _MISSING)
         pending = repack = None
-        if meta is not None:
+        if meta is not _MISSING:
             used += 1
-            pending, repack = _reserved(meta)
-        for name, num, wire, tag, enc, sub, rep, packed, f, fast in self.fields:
+            try:
+                pending, repack = self._reserved(meta)
+            except CritError as e:
+                raise e.at(prefix=RESERVED_KEY) from None
+        for name, num, wire, tag, enc, sub, rep, packed, f, fast, req in fields:
             if pending and pending[0][0] < num:
                 pending = _put_unknown(out, pending, num)
             v = d.get(name, _MISSING)
             if v is _MISSING:
+                if req:
+                    raise EncodeError("required field is missing", path=name)
                 continue
             used += 1
             if type(v) is int and 0 <= v <= fast:
@@ -344,7 +403,7 @@ class MessageCodec:
                             out += encode_varint(len(body))
                             out += body
                     else:
-                        items = enc.many(v, self.view)
+                        items = enc.many(v)
                         if repack and name in repack:
                             packed = repack[name]
                         if packed and items:
@@ -369,53 +428,74 @@ class MessageCodec:
         if pending:
             _put_unknown(out, pending, 1 << 62)
         if used != len(d) and used + sum(1 for k in ignore if k in d) != len(d):
-            known = {f[0] for f in self.fields}
+            known = {f[0] for f in fields}
             extra = [k for k in d if k not in known and k != RESERVED_KEY and k not in ignore]
             raise EncodeError("unknown key %r (not a field of %s)" % (extra[0], self.desc.name),
                               path=extra[0])
         return bytes(out)
+
+    def reserved_rules(self) -> Tuple[frozenset, Tuple[str, ...]]:
+        """What the reserved key may hold here: field numbers "unknown" must avoid (the known
+        ones) and the names "packed"/"unpacked" may list (repeated scalar fields)."""
+        known = frozenset(f.number for f in self.desc.fields)
+        names = tuple(f.name for f in self.desc.fields
+                      if f.repeated and f.type not in ("message", "string", "bytes"))
+        return known, names
+
+    def _reserved(self, meta) -> tuple:
+        """Check the reserved key; returns (unknown fields sorted by number, {name: packed})."""
+        if not isinstance(meta, dict):
+            raise EncodeError("expected an object, got %s" % _jtype(meta))
+        for k in meta:
+            if k not in ("unknown", "packed", "unpacked"):
+                raise EncodeError("unknown key %r" % k, path=k)
+        known, names = self.reserved_rules()
+        unknown = meta.get("unknown", [])
+        if not isinstance(unknown, list):
+            raise EncodeError("expected an array, got %s" % _jtype(unknown), path="unknown")
+        checked = []
+        for i, u in enumerate(unknown):
+            where = "unknown[%d]" % i
+            if not isinstance(u, list) or len(u) != 3:
+                raise EncodeError("expected [field number, wire type, value]", path=where)
+            num, wire, v = (forms.as_int(u[0]), forms.as_int(u[1]), u[2])
+            if num is None or not 1 <= num < 1 << 29:
+                raise EncodeError("a field number is an integer from 1 to %d" % ((1 << 29) - 1),
+                                  path=where + "[0]")
+            if num in known:
+                raise EncodeError("field %d is a known field of %s, not an unknown one"
+                                  % (num, self.desc.name), path=where + "[0]")
+            if wire not in (VARINT, I64, LEN, I32):
+                raise EncodeError("a wire type is 0, 1, 2 or 5", path=where + "[1]")
+            if wire == LEN:
+                try:
+                    v = convert.b64_decode(v)
+                except CritError as e:
+                    raise e.at(prefix=where + "[2]") from None
+            else:
+                limit = 0xFFFFFFFF if wire == I32 else MASK64
+                v = forms.as_int(v)
+                if v is None or not 0 <= v <= limit:
+                    raise EncodeError("a %s value is an integer from 0 to %d"
+                                      % (WIRE_NAMES[wire], limit), path=where + "[2]")
+            checked.append((num, wire, v))
+        repack = {}
+        for what in ("packed", "unpacked"):
+            listed = meta.get(what, [])
+            if not isinstance(listed, list):
+                raise EncodeError("expected an array of field names", path=what)
+            for i, n in enumerate(listed):
+                if n not in names:
+                    raise EncodeError("%r is not a repeated scalar field of %s"
+                                      % (n, self.desc.name), path="%s[%d]" % (what, i))
+                repack[n] = what == "packed"
+        return sorted(checked, key=lambda u: u[0]) or None, repack or None
 
 
 def _note(out: dict, what: str, name: str) -> None:
     names = out.setdefault(RESERVED_KEY, {}).setdefault(what, [])
     if name not in names:
         names.append(name)
-
-
-def _reserved(meta) -> tuple:
-    """Check the reserved key; returns (unknown fields sorted by number, {name: packed})."""
-    path = RESERVED_KEY
-    if not isinstance(meta, dict):
-        raise EncodeError("expected an object", path=path)
-    for k in meta:
-        if k not in ("unknown", "packed", "unpacked"):
-            raise EncodeError("unknown key %r" % k, path=path + "." + k)
-    unknown = meta.get("unknown") or []
-    if not isinstance(unknown, list):
-        raise EncodeError("expected an array", path=path + ".unknown")
-    for i, u in enumerate(unknown):
-        ok = (isinstance(u, list) and len(u) == 3 and type(u[0]) is int and 1 <= u[0] < 1 << 29
-              and u[1] in (VARINT, I64, LEN, I32))
-        if ok:
-            limit = {VARINT: MASK64, I64: MASK64, I32: 0xFFFFFFFF}.get(u[1])
-            ok = (isinstance(u[2], str) if limit is None
-                  else type(u[2]) is int and 0 <= u[2] <= limit)
-        if not ok:
-            raise EncodeError("expected [field number, wire type 0/1/2/5, value]",
-                              path="%s.unknown[%d]" % (path, i))
-        if u[1] == LEN:
-            try:
-                convert.b64_decode(u[2])
-            except CritError as e:
-                raise e.at(prefix="%s.unknown[%d][2]" % (path, i)) from None
-    repack = {}
-    for what in ("packed", "unpacked"):
-        names = meta.get(what) or []
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise EncodeError("expected an array of field names", path=path + "." + what)
-        for n in names:
-            repack[n] = what == "packed"
-    return sorted(unknown, key=lambda u: u[0]) or None, repack or None
 
 
 def _put_unknown(out: bytearray, pending: list, below: int) -> list:
@@ -428,10 +508,9 @@ def _put_unknown(out: bytearray, pending: list, below: int) -> list:
             out += _U64.pack(v)
         elif wire == I32:
             out += _U32.pack(v)
-        else:
-            raw = base64.decodebytes(v.encode("ascii"))
-            out += encode_varint(len(raw))
-            out += raw
+        else:  # already decoded by _reserved
+            out += encode_varint(len(v))
+            out += v
     return pending
 
 
@@ -451,7 +530,7 @@ def _scalar_decoder(f: FieldDesc, enum) -> Optional[Callable]:
 class _Encoder:
     """Turns one JSON value of a scalar field into wire bytes (without the tag)."""
 
-    __slots__ = ("f", "to_int", "pack", "wire", "view", "lo", "hi", "convert")
+    __slots__ = ("f", "to_int", "pack")
 
     def __init__(self, f: FieldDesc, to_int: Callable, pack: Callable):
         self.f, self.to_int, self.pack = f, to_int, pack
@@ -459,7 +538,7 @@ class _Encoder:
     def __call__(self, v):
         return self.pack(self.to_int(v))
 
-    def many(self, vs: list, view) -> List[bytes]:
+    def many(self, vs: list) -> List[bytes]:
         conv, pack = self.to_int, self.pack
         out = []
         for i, v in enumerate(vs):
@@ -470,24 +549,32 @@ class _Encoder:
         return out
 
 
+# float32's overflow bound: values from 2**128 - 2**103 up round to infinity.
+FLOAT32_LIMIT = float(2 ** 128 - 2 ** 103)
+
+
+def _same(v):
+    return v
+
+
 def _encoder_for(schema: Schema, f: FieldDesc, enum, view: View):
     t = f.type
     if t == "message":
         return None
     if t == "string":
         def s(v):
-            if not isinstance(v, str):
+            if type(v) is not str:
                 raise EncodeError("expected a string, got %s" % _jtype(v))
-            raw = v.encode("utf-8", "surrogateescape")
+            raw = forms.check_text(v)
             return encode_varint(len(raw)) + raw
-        return _Encoder(f, lambda v: v, s)
+        return _Encoder(f, _same, s)
     if t == "bytes":
         unconv = view.bytes_encoder(f)
 
         def b(v):
             raw = unconv(v)
             return encode_varint(len(raw)) + raw
-        return _Encoder(f, lambda v: v, b)
+        return _Encoder(f, _same, b)
     if t == "bool":
         def to_bool(v):
             if v is True or v is False:
@@ -495,31 +582,34 @@ def _encoder_for(schema: Schema, f: FieldDesc, enum, view: View):
             raise EncodeError("expected true or false, got %s" % _jtype(v))
         return _Encoder(f, to_bool, encode_varint)
     lo, hi = _INT_RANGES.get(t, (None, None))
-    parse_str = view.int_parser(schema, f)
     if t == "enum":
         by_name = enum.by_name
 
         def to_enum(v):
-            if isinstance(v, str):
-                try:
-                    return by_name[v]
-                except KeyError:
-                    raise EncodeError("%r is not a value of enum %s" % (v, enum.name)) from None
+            if type(v) is str:
+                n = by_name.get(v)
+                if n is None:
+                    raise EncodeError("%r is not a value of enum %s" % (v, enum.name))
+                return n
             return _check_int(v, lo, hi, t)
         return _Encoder(f, to_enum, encode_varint)
     if t in ("float", "double"):
         st = struct.Struct(_FIXED[t])
+        limit = FLOAT32_LIMIT if t == "float" else None
 
         def to_float(v):
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
+            if type(v) is bool or not isinstance(v, (int, float)):
                 raise EncodeError("expected a number, got %s" % _jtype(v))
-            return v
+            if limit is not None and not -limit < v < limit and v == v:
+                raise EncodeError("%r is out of range for float" % (v,))
+            return float(v) if type(v) is int else v
         return _Encoder(f, to_float, st.pack)
+    parse_str = view.int_parser(schema, f, lo, hi)
 
     def to_int(v, _p=parse_str, _lo=lo, _hi=hi, _t=t):
         if type(v) is int and _lo <= v <= _hi:
             return v
-        if isinstance(v, str):
+        if type(v) is str:
             v = _p(v)
         return _check_int(v, _lo, _hi, _t)
     if t in _FIXED:
@@ -531,7 +621,10 @@ def _encoder_for(schema: Schema, f: FieldDesc, enum, view: View):
 
 def _check_int(v, lo, hi, t) -> int:
     if type(v) is not int:
-        raise EncodeError("expected an integer, got %s" % _jtype(v))
+        n = forms.as_int(v)
+        if n is None:
+            raise EncodeError("expected an integer, got %s" % _jtype(v))
+        v = n
     if not lo <= v <= hi:
         raise EncodeError("%d is out of range for %s" % (v, t))
     return v

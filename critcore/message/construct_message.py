@@ -14,10 +14,10 @@ class ProtoMessage(construct.Construct):
 
     >>> from critcore.schema import default_schema
     >>> m = ProtoMessage(default_schema(), "pstree_entry")
-    >>> m.parse(b"\\x08\\x01\\x10\\x00")
-    {'pid': 1, 'ppid': 0}
-    >>> m.build({"pid": 1, "ppid": 0})
-    b'\\x08\\x01\\x10\\x00'
+    >>> m.parse(b"\\x08\\x01\\x10\\x00\\x18\\x01\\x20\\x01")
+    {'pid': 1, 'ppid': 0, 'pgid': 1, 'sid': 1}
+    >>> m.build({"pid": 1, "ppid": 0, "pgid": 1, "sid": 1})
+    b'\\x08\\x01\\x10\\x00\\x18\\x01 \\x01'
     """
 
     def __init__(self, schema: Schema, name: str, view: View = PLAIN):

@@ -1,21 +1,26 @@
 """Views decide how a decoded field is shown: PLAIN (crit decode) or PRETTY (crit show / --pretty).
-Encoding always accepts both forms, as crit does, so parsing of pretty strings is view-free."""
+Encoding always accepts both forms, as crit does; LENIENT is PLAIN for encode --no-validate."""
 from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, Optional
 
-from ..errors import EncodeError
-from . import convert
+from . import convert, forms
 
 
 class View:
-    """How ints and bytes are rendered; compiled into each MessageCodec once."""
+    """How ints and bytes are rendered; compiled into each MessageCodec once. `strict` is
+    False only for encode --no-validate: required fields may then be missing.
 
-    def __init__(self, name: str, pretty: bool):
+    >>> PRETTY.pretty, LENIENT.strict
+    (True, False)
+    """
+
+    def __init__(self, name: str, pretty: bool, strict: bool = True):
         self.name = name
         self.pretty = pretty
+        self.strict = strict
 
     def __repr__(self) -> str:
         return "View(%r)" % self.name
@@ -65,32 +70,23 @@ class View:
         return to_text
 
     @staticmethod
-    def int_parser(schema, f) -> Callable[[str], int]:
-        """Parse a pretty string of an integer field (crit accepts these in plain JSON too)."""
+    def int_parser(schema, f, lo: int, hi: int) -> Callable[[str], int]:
+        """Parse a string given for an integer field of range [lo, hi]: the forms of
+        critcore.message.forms (crit accepts these in plain JSON too)."""
         o = f.criu
         if o.dev or o.odev:
-            return _memo(lambda s: convert.dev_parse(s, o.odev))
+            return _memo(lambda s: forms.parse_dev(s, o.odev, hi))
         if o.flags and o.flags in schema.flags:
-            table = schema.flags[o.flags]
-            return _memo(lambda s: convert.flags_parse(s, table, o.flags))
+            return _memo(forms.flags_parser(schema.flags[o.flags], o.flags, hi))
         names = schema.dicts.get(o.dict, {}).get(f.name) if o.dict else None
-        rmap = {v: k for k, v in names.items()} if names else {}
+        number = forms.int_parser(lo < 0, "%s name or number" % o.dict if names else "number")
+        if not names:
+            return number
+        rmap = {v: k for k, v in names.items()}
 
         def parse(s: str) -> int:
-            if s in rmap:
-                return rmap[s]
-            try:
-                if s[:2] == "0x":  # the common pretty form, without int(s, 0)'s prefix parsing
-                    return int(s[2:], 16)
-                return int(s, 0)
-            except ValueError:
-                if s.startswith("0x-"):  # how crit's "0x%x" shows a negative hex field
-                    try:
-                        return -int(s[3:], 16)
-                    except ValueError:
-                        pass
-                what = "%s name" % o.dict if rmap else "number"
-                raise EncodeError("%r is not a valid %s" % (s, what)) from None
+            v = rmap.get(s)
+            return number(s) if v is None else v
         return parse
 
 
@@ -108,4 +104,5 @@ def _memo(fn: Callable) -> Callable:
 
 
 PLAIN = View("plain", False)
+LENIENT = View("lenient", False, strict=False)
 PRETTY = View("pretty", True)

@@ -50,14 +50,8 @@ def cache_dir() -> str:
     return os.path.join(base, "critcore")
 
 
-def _read_yaml_dir(path: str) -> Tuple[str, Dict[str, bytes]]:
-    files = {}
-    for name in sorted(os.listdir(path)):
-        if name.endswith(".yaml"):
-            with open(os.path.join(path, name), "rb") as fh:
-                files[name] = fh.read()
-    if "magic.yaml" not in files:
-        raise SchemaError("not a schema directory (no magic.yaml)", file=path)
+def content_key(files: Dict[str, bytes]) -> str:
+    """A cache key for a set of named contents: any edit, rename or added file changes it."""
     # crc32 and adler32 over names, sizes and contents: hashlib's import alone would cost
     # more than reading the cache; any edit changes the key, so the cache cannot go stale.
     crc, adler, total = 0, 1, 0
@@ -66,7 +60,18 @@ def _read_yaml_dir(path: str) -> Tuple[str, Dict[str, bytes]]:
         crc = zlib.crc32(data, zlib.crc32(head, crc))
         adler = zlib.adler32(data, zlib.adler32(head, adler))
         total += len(data)
-    return "v%s-%08x%08x-%x" % (CACHE_VERSION, crc, adler, total), files
+    return "v%s-%08x%08x-%x" % (CACHE_VERSION, crc, adler, total)
+
+
+def _read_yaml_dir(path: str) -> Tuple[str, Dict[str, bytes]]:
+    files = {}
+    for name in sorted(os.listdir(path)):
+        if name.endswith(".yaml"):
+            with open(os.path.join(path, name), "rb") as fh:
+                files[name] = fh.read()
+    if "magic.yaml" not in files:
+        raise SchemaError("not a schema directory (no magic.yaml)", file=path)
+    return content_key(files), files
 
 
 def _normalise_pretty(doc: dict) -> dict:
@@ -96,28 +101,34 @@ def _parse_yaml_files(files: Dict[str, bytes]) -> dict:
     return bundle
 
 
-def load_bundle(path: str, use_cache: bool = True) -> dict:
-    """The parsed content of a schema directory, through the JSON cache when possible."""
-    digest, files = _read_yaml_dir(path)
-    cfile = os.path.join(cache_dir(), "schema-%s.json" % digest)
+def cached_json(name: str, build, use_cache: bool = True) -> dict:
+    """build(), or its result stored as `name` in cache_dir() by an earlier call; `name`
+    must be derived from a content key of every input, so that an entry is never stale."""
+    cfile = os.path.join(cache_dir(), name)
     if use_cache:
         try:
             with open(cfile, "rb") as fh:
                 return json.loads(fh.read())
         except (OSError, ValueError):
             pass
-    bundle = _parse_yaml_files(files)
+    result = build()
     if use_cache:
         try:
             import tempfile
             os.makedirs(os.path.dirname(cfile), exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(cfile), prefix=".schema-")
             with os.fdopen(fd, "w") as fh:
-                json.dump(bundle, fh, separators=(",", ":"))
+                json.dump(result, fh, separators=(",", ":"))
             os.replace(tmp, cfile)
         except OSError:
             pass  # a read-only home just means no cache
-    return bundle
+    return result
+
+
+def load_bundle(path: str, use_cache: bool = True) -> dict:
+    """The parsed content of a schema directory, through the JSON cache when possible."""
+    digest, files = _read_yaml_dir(path)
+    return cached_json("schema-%s.json" % digest, lambda: _parse_yaml_files(files), use_cache)
 
 
 class Schema:
@@ -165,6 +176,9 @@ class Schema:
         self._enums: Dict[str, EnumDesc] = {}
         self._kinds: Dict[str, Optional[ImageKind]] = {}
         self.codecs: Dict[tuple, object] = {}
+        # Unknown fields decoded with this schema so far, counted off the hot path (the codec's
+        # unknown-field branch); the CLI warns when a run raised it.
+        self.unknown_fields = 0
 
     def message(self, name: str) -> MessageDesc:
         m = self._messages.get(name)
@@ -227,7 +241,21 @@ class Schema:
         return None
 
 
-@functools.lru_cache(maxsize=8)
-def default_schema(path: Optional[str] = None) -> Schema:
-    """The bundled schema (or the one in `path`), loaded once per process."""
-    return Schema(load_bundle(path or bundled_schema_dir()))
+ENV_PROTO_DIR = "CRITCORE_PROTO_DIR"
+
+
+def default_schema(proto_dir: Optional[str] = None) -> Schema:
+    """The schema in use: the bundled one, or with `proto_dir` (by default $CRITCORE_PROTO_DIR)
+    laid over it. The CLI and the API both get their schema here."""
+    if proto_dir is None:
+        proto_dir = os.environ.get(ENV_PROTO_DIR)
+    if not proto_dir:
+        return bundled_schema()
+    from .overlay import overlay_schema  # only with a proto dir: it may need the parser
+    return overlay_schema(proto_dir)
+
+
+@functools.lru_cache(maxsize=1)
+def bundled_schema() -> Schema:
+    """The bundled schema alone, loaded once per process."""
+    return Schema(load_bundle(bundled_schema_dir()))
