@@ -1,6 +1,6 @@
 """The critcore command line: crit's commands and flags (decode, encode, info, show, x), plus
-validate and schema. main(argv) returns the exit status; a failure is status 1 and one stderr
-line per error (only encode and validate can list several: every error of a document)."""
+validate, schema, stats, mem and inspect (cli_mem.py). main(argv) returns the exit status; a
+failure is status 1 and one stderr line per error (only encode and validate can list several)."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, Dict, List, Optional
 
-from . import __version__
+from . import __version__, cli_mem
 from .errors import CritError, DecodeError, EncodeError, ValidationError
 
 
@@ -106,6 +106,10 @@ def _read_json(path: Optional[str]):
     """(document, label) of a JSON input; EncodeError when it is not JSON text."""
     data = _read_input(path)
     label = _label(path)
+    binary = EncodeError("this looks like a binary image, not JSON; encode expects JSON (decode "
+                         "makes it)", file=label, offset=0)
+    if b"\0" in data[:64]:  # every CRIU image has NUL bytes in its first words; JSON never
+        raise binary
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -116,6 +120,8 @@ def _read_json(path: Optional[str]):
     except ValueError as e:
         raise EncodeError("not valid JSON: %s" % getattr(e, "msg", e), file=label,
                           offset=getattr(e, "pos", None)) from None
+    except RecursionError:
+        raise EncodeError("JSON nested too deeply", file=label) from None
 
 
 def cmd_encode(args) -> int:
@@ -227,6 +233,8 @@ COMMANDS: Dict[str, Callable] = {
     "stats": cmd_stats,
     "schema": cmd_schema,
     "validate": cmd_validate,
+    "mem": cli_mem.cmd_mem,
+    "inspect": cli_mem.cmd_inspect,
 }
 
 
@@ -234,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="critcore", description="CRIU image tool (crit-compatible)")
     p.add_argument("--version", action="version", version=__version__)
     p.add_argument("--proto-dir", metavar="DIR", help=PROTO_DIR_HELP)
-    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+    sub = p.add_subparsers(dest="cmd")  # usage lists {decode,encode,...} as crit does
 
     d = sub.add_parser("decode", help="convert a criu image from binary to JSON")
     d.add_argument("--pretty", action="store_true",
@@ -282,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="always run the JSON Schema and checks (slow on big documents), not "
                         "only to explain what the encoder rejects")
     v.add_argument("-q", "--quiet", action="store_true", help="print nothing for valid files")
+    cli_mem.add_parsers(sub)  # mem, inspect
     for cmd in sub.choices.values():
         # After the subcommand too; SUPPRESS keeps a value given before it.
         cmd.add_argument("--proto-dir", metavar="DIR", default=argparse.SUPPRESS,

@@ -2,7 +2,6 @@
 Every cache lives on the Checkpoint instance, so two checkpoints never see each other's data."""
 from __future__ import annotations
 
-import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings anyway
     from typing import Dict, List, Optional, Tuple
@@ -36,11 +35,12 @@ class CheckpointError(CritError):
 
 
 class Checkpoint:
-    """Lazy, cached access to the images of one checkpoint directory (plain, non-pretty values).
+    """Lazy, cached access to the images of one checkpoint (plain, non-pretty values).
 
-    Raises CheckpointError at once when `path` is not a directory holding pstree.img, so
-    every explorer fails the same way on a wrong argument. `stats` passes
-    need_pstree=False: a pre-dump directory has stats but no process tree.
+    `path` is a directory, a checkpoint archive (.tar, .tar.gz, .tar.bz2, .tar.xz, images
+    under checkpoint/) or an explore.source.Source. Raises CheckpointError at once when it
+    holds no pstree.img, so every explorer fails the same way on a wrong argument. `stats`
+    passes need_pstree=False: a pre-dump directory has stats but no process tree.
 
     >>> Checkpoint("/nonexistent")
     Traceback (most recent call last):
@@ -48,17 +48,16 @@ class Checkpoint:
     critcore.explore.checkpoint.CheckpointError: /nonexistent: no such directory
     """
 
-    def __init__(self, path: str, need_pstree: bool = True, schema=None):
-        self.path = path
+    def __init__(self, path, need_pstree: bool = True, schema=None):
+        from .source import open_source  # a directory, an archive, or a Source already
+        self.source = open_source(path)
+        self.path = self.source.path
         self.schema = schema  # None: the default schema (bundled, or $CRITCORE_PROTO_DIR)
-        if not os.path.exists(path):
-            raise CheckpointError("no such directory", file=path)
-        if not os.path.isdir(path):
-            raise CheckpointError("not a directory (a checkpoint directory was expected)",
-                                  file=path)
-        if need_pstree and not os.path.isfile(os.path.join(path, "pstree.img")):
-            raise CheckpointError("not a checkpoint directory (no pstree.img)", file=path)
+        if need_pstree and not self.source.exists("pstree.img"):
+            raise CheckpointError("not a checkpoint %s (no pstree.img)" % self.source.kind,
+                                  file=self.path)
         self._images: Dict[object, List[dict]] = {}
+        self._memory: Dict[int, object] = {}
         self._files: Optional[Dict[int, dict]] = None
         self._legacy: Dict[str, Optional[Dict[int, dict]]] = {}
 
@@ -72,17 +71,12 @@ class Checkpoint:
         key = (name, no_payload) if no_payload else name
         if key in self._images:
             return self._images[key]
-        where = os.path.join(self.path, name)
-        try:
-            with open(where, "rb") as fh:
-                data = fh.read()
-        except FileNotFoundError:
+        where = self.source.label(name)
+        data = self.source.read(name)  # CheckpointError when it exists but cannot be read
+        if data is None:
             if optional:
                 return None
-            raise CheckpointError("missing image", file=where) from None
-        except OSError as e:
-            raise CheckpointError("cannot read image: %s" % (e.strerror or e),
-                                  file=where) from None
+            raise CheckpointError("missing image", file=where)
         img = loads(data, no_payload=no_payload, file=where, schema=self.schema)
         if img["magic"] != magic:
             raise CheckpointError("wrong image: magic %s, expected %s" % (img["magic"], magic),
@@ -94,8 +88,16 @@ class Checkpoint:
         # core, ids, mm and fs images hold exactly one entry per task.
         entries = self.image(name, magic)
         if not entries:
-            raise CheckpointError("image has no entries", file=os.path.join(self.path, name))
+            raise CheckpointError("image has no entries", file=self.source.label(name))
         return entries[0]
+
+    def memory(self, page_size: int = 4096):
+        """The page reader (explore.memory.Memory) of this checkpoint, one per page size."""
+        mem = self._memory.get(page_size)
+        if mem is None:
+            from .memory import Memory
+            mem = self._memory[page_size] = Memory(self, page_size)
+        return mem
 
     # -- per-task images ----------------------------------------------------------------
 
@@ -143,7 +145,7 @@ class Checkpoint:
         if ns:
             return ns[0]
         raise CheckpointError("pstree entry has neither %s nor ns_%s" % (which, which),
-                              file=os.path.join(self.path, "pstree.img"))
+                              file=self.source.label("pstree.img"))
 
     # -- files ----------------------------------------------------------------------------
 
@@ -219,5 +221,5 @@ class Checkpoint:
         if entries is None:
             return None
         if not entries:
-            raise CheckpointError("image has no entries", file=os.path.join(self.path, name))
+            raise CheckpointError("image has no entries", file=self.source.label(name))
         return entries[0]

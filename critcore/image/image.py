@@ -19,22 +19,22 @@ _U32 = struct.Struct("<I")
 def read_head(cur: Cursor, schema: Schema) -> ImageKind:
     """Read the magic(s) and return the image kind; leaves `cur` at the first entry."""
     if cur.at_end():
-        raise DecodeError("empty file: not a CRIU image", file=cur.file)
-    first = cur.u32("magic")
+        raise DecodeError("empty file: not a CRIU image", file=cur.file, offset=0, path="magic")
+    first = cur.u32("magic", "magic")
     magic = first
     if first in (schema.magics.get("IMG_COMMON"), schema.magics.get("IMG_SERVICE")):
-        magic = cur.u32("magic")
+        magic = cur.u32("magic", "magic")
     name = schema.magic_name(magic)
     hint = schema.raw_hint(cur.file or "")
     if name is None or name in ("IMG_COMMON", "IMG_SERVICE"):
         what = "probably %s" % hint if hint else "maybe raw data such as pages-*.img"
         raise UnknownMagicError(magic, "unknown magic %#x: not a CRIU protobuf image (%s)"
-                                % (magic, what), file=cur.file, offset=cur.pos - 4)
+                                % (magic, what), file=cur.file, offset=cur.pos - 4, path="magic")
     kind = schema.image_kind(name)
     if kind is None:
         what = hint or "a raw image"
         raise UnknownMagicError(magic, "%s images carry no protobuf entries (this is %s)"
-                                % (name, what), file=cur.file, offset=cur.pos - 4)
+                                % (name, what), file=cur.file, offset=cur.pos - 4, path="magic")
     return kind
 
 
@@ -43,6 +43,14 @@ def head_bytes(kind: ImageKind, schema: Schema) -> bytes:
         return _U32.pack(kind.magic)
     first = schema.magics["IMG_SERVICE" if kind.head == "service" else "IMG_COMMON"]
     return _U32.pack(first) + _U32.pack(kind.magic)
+
+
+class _SizeOnly:
+    """Stands in for a codec when only the size prefix matters (info's error path)."""
+
+    @staticmethod
+    def decode(buf: bytes) -> dict:
+        return {}
 
 
 class ImageCodec:
@@ -114,17 +122,26 @@ class ImageCodec:
             _, entries = self.iter_parse(data)
             return kind.name, sum(1 for _ in entries)
         n = 0
-        pos, end, buf = cur.pos, cur.end, data
+        pos, end = cur.pos, cur.end
         unpack = _U32.unpack_from
-        while pos < end:
-            if pos + 4 > end:
-                raise DecodeError("truncated entry size (%d of 4 bytes)" % (end - pos),
-                                  file=self.file, offset=pos, path="entries[%d]" % n)
-            size = unpack(buf, pos)[0]
-            if pos + 4 + size > end:
-                raise DecodeError("entry size %d is larger than the rest of the file (%d bytes)"
-                                  % (size, end - pos - 4), file=self.file, offset=pos,
-                                  path="entries[%d]" % n)
-            pos += 4 + size
-            n += 1
+        # The tightest loop that still checks every size: hop over the entries and look at
+        # the landing point only afterwards; a bad size overshoots, or leaves < 4 bytes.
+        try:
+            while pos < end:
+                pos += 4 + unpack(data, pos)[0]
+                n += 1
+        except struct.error:
+            pass
+        if pos != end:
+            cur.pos = self._last_entry(data, cur.pos, n)
+            cur.message(_SizeOnly(), "entries[%d]" % (n - (pos > end)))  # raises the precise error
         return kind.name, max(n - layout.head_entries, 0)
+
+    @staticmethod
+    def _last_entry(data: bytes, pos: int, n: int) -> int:
+        """Offset of entry n-1 (the one that overshot) or n (the truncated size)."""
+        for _ in range(n - 1 if n else 0):
+            pos += 4 + _U32.unpack_from(data, pos)[0]
+        if pos + 4 <= len(data) and pos + 4 + _U32.unpack_from(data, pos)[0] <= len(data):
+            pos += 4 + _U32.unpack_from(data, pos)[0]
+        return pos

@@ -386,7 +386,7 @@ def write_ghost_file(entries: list, w: Writer, ctx: Ctx) -> None:
                         ctx.view.strict))
     else:
         if len(items) > 1:
-            raise EncodeError("an unchunked ghost file has exactly one entry", path="entries[1]")
+            raise EncodeError("an unchunked ghost file has exactly one entry", path="entries")
         if "extra" in head:
             try:
                 w.raw(b64_decode(head["extra"]))

@@ -13,7 +13,7 @@ from ..schema import FieldDesc, MessageDesc, Schema
 from ..wire import I32, I64, LEN, VARINT, WIRE_NAMES, encode_varint, read_varint
 from ..wire.varint import MASK64
 from ..wire.wiretype import WIRE_OF_TYPE
-from . import convert, forms
+from . import convert, forms, reserved
 from .view import PLAIN, View
 
 RESERVED_KEY = "__critcore__"
@@ -63,6 +63,8 @@ def _text(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("utf-8", "surrogateescape")
+    except AttributeError:  # a memoryview slice inside a recursive message (see _Nested)
+        return str(raw, "utf-8", "surrogateescape")
 
 
 b64 = convert.b64_encode
@@ -120,7 +122,8 @@ class MessageCodec:
         sub = None
         enum = schema.enum(f.type_name) if f.type == "enum" else None
         if f.type == "message":
-            sub = MessageCodec.get(schema, f.type_name, view, hexed and view.pretty)
+            sub = _Nested.wrap(schema, MessageCodec.get(schema, f.type_name, view,
+                                                        hexed and view.pretty))
             dec, kind = None, K_LEN_MSG
         elif f.type == "string":
             dec, kind = _text, K_LEN_STR
@@ -334,8 +337,8 @@ class MessageCodec:
             wire = WIRE_OF_TYPE[f.type]
             sub = None
             if f.type == "message":
-                sub = MessageCodec.get(schema, f.type_name, view,
-                                       (self._hex or f.criu.hex) and view.pretty)
+                sub = _Nested.wrap(schema, MessageCodec.get(
+                    schema, f.type_name, view, (self._hex or f.criu.hex) and view.pretty))
             enum = schema.enum(f.type_name) if f.type == "enum" else None
             enc = _encoder_for(schema, f, enum, view)
             fast = _INT_RANGES[f.type][1] if f.type in _FAST_VARINT and not f.repeated else -1
@@ -366,7 +369,7 @@ class MessageCodec:
                 raise e.at(prefix=RESERVED_KEY) from None
         for name, num, wire, tag, enc, sub, rep, packed, f, fast, req in fields:
             if pending and pending[0][0] < num:
-                pending = _put_unknown(out, pending, num)
+                pending = reserved.put_unknown(out, pending, num)
             v = d.get(name, _MISSING)
             if v is _MISSING:
                 if req:
@@ -426,7 +429,7 @@ class MessageCodec:
             except CritError as e:
                 raise e.at(prefix=name) from None
         if pending:
-            _put_unknown(out, pending, 1 << 62)
+            reserved.put_unknown(out, pending, 1 << 62)
         if used != len(d) and used + sum(1 for k in ignore if k in d) != len(d):
             known = {f[0] for f in fields}
             extra = [k for k in d if k not in known and k != RESERVED_KEY and k not in ignore]
@@ -434,84 +437,83 @@ class MessageCodec:
                               path=extra[0])
         return bytes(out)
 
-    def reserved_rules(self) -> Tuple[frozenset, Tuple[str, ...]]:
-        """What the reserved key may hold here: field numbers "unknown" must avoid (the known
-        ones) and the names "packed"/"unpacked" may list (repeated scalar fields)."""
-        known = frozenset(f.number for f in self.desc.fields)
-        names = tuple(f.name for f in self.desc.fields
-                      if f.repeated and f.type not in ("message", "string", "bytes"))
-        return known, names
-
     def _reserved(self, meta) -> tuple:
-        """Check the reserved key; returns (unknown fields sorted by number, {name: packed})."""
-        if not isinstance(meta, dict):
-            raise EncodeError("expected an object, got %s" % _jtype(meta))
-        for k in meta:
-            if k not in ("unknown", "packed", "unpacked"):
-                raise EncodeError("unknown key %r" % k, path=k)
-        known, names = self.reserved_rules()
-        unknown = meta.get("unknown", [])
-        if not isinstance(unknown, list):
-            raise EncodeError("expected an array, got %s" % _jtype(unknown), path="unknown")
-        checked = []
-        for i, u in enumerate(unknown):
-            where = "unknown[%d]" % i
-            if not isinstance(u, list) or len(u) != 3:
-                raise EncodeError("expected [field number, wire type, value]", path=where)
-            num, wire, v = (forms.as_int(u[0]), forms.as_int(u[1]), u[2])
-            if num is None or not 1 <= num < 1 << 29:
-                raise EncodeError("a field number is an integer from 1 to %d" % ((1 << 29) - 1),
-                                  path=where + "[0]")
-            if num in known:
-                raise EncodeError("field %d is a known field of %s, not an unknown one"
-                                  % (num, self.desc.name), path=where + "[0]")
-            if wire not in (VARINT, I64, LEN, I32):
-                raise EncodeError("a wire type is 0, 1, 2 or 5", path=where + "[1]")
-            if wire == LEN:
-                try:
-                    v = convert.b64_decode(v)
-                except CritError as e:
-                    raise e.at(prefix=where + "[2]") from None
-            else:
-                limit = 0xFFFFFFFF if wire == I32 else MASK64
-                v = forms.as_int(v)
-                if v is None or not 0 <= v <= limit:
-                    raise EncodeError("a %s value is an integer from 0 to %d"
-                                      % (WIRE_NAMES[wire], limit), path=where + "[2]")
-            checked.append((num, wire, v))
-        repack = {}
-        for what in ("packed", "unpacked"):
-            listed = meta.get(what, [])
-            if not isinstance(listed, list):
-                raise EncodeError("expected an array of field names", path=what)
-            for i, n in enumerate(listed):
-                if n not in names:
-                    raise EncodeError("%r is not a repeated scalar field of %s"
-                                      % (n, self.desc.name), path="%s[%d]" % (what, i))
-                repack[n] = what == "packed"
-        return sorted(checked, key=lambda u: u[0]) or None, repack or None
+        return reserved.check(self.desc, meta)
+
+
+MAX_DEPTH = 100  # protobuf's default recursion limit
+
+
+class _Nested:
+    """Stands for the codec of a message type that can contain itself (aa_namespace,
+    cgroup_dir_entry): at most MAX_DEPTH levels of it may be open at once, as in protobuf,
+    and nested levels read memoryview slices of one buffer, so a deep image cannot multiply
+    memory. Other message fields have a depth the schema bounds and keep their plain codec.
+
+    >>> from critcore.schema import default_schema
+    >>> s = default_schema()
+    >>> type(_Nested.wrap(s, MessageCodec.get(s, "cgroup_dir_entry"))).__name__
+    '_Nested'
+    """
+
+    __slots__ = ("codec", "open")
+
+    def __init__(self, codec: "MessageCodec", open_levels: list):
+        self.codec = codec
+        self.open = open_levels  # shared by every field of this type: [levels now open]
+
+    @staticmethod
+    def wrap(schema: Schema, codec: "MessageCodec"):
+        name = codec.desc.name
+        recursive = schema.codecs.get(("recursive", name))
+        if recursive is None:
+            recursive = schema.codecs[("recursive", name)] = _reaches_itself(schema, name)
+        if not recursive:
+            return codec
+        return _Nested(codec, schema.codecs.setdefault(("open levels", name), [0]))
+
+    def _enter(self, error) -> None:
+        if self.open[0] >= MAX_DEPTH:
+            raise error("%s messages nested more than %d levels deep"
+                        % (self.codec.desc.name, MAX_DEPTH))
+        self.open[0] += 1
+
+    def decode(self, buf) -> dict:
+        self._enter(DecodeError)
+        try:
+            return self.codec.decode(buf if type(buf) is memoryview else memoryview(buf))
+        except CritError as e:
+            if e.offset is None:
+                e.offset = 0
+            raise
+        finally:
+            self.open[0] -= 1
+
+    def encode(self, d, ignore: Tuple[str, ...] = ()) -> bytes:
+        self._enter(EncodeError)
+        try:
+            return self.codec.encode(d, ignore)
+        finally:
+            self.open[0] -= 1
+
+
+def _reaches_itself(schema: Schema, name: str) -> bool:
+    seen, todo = set(), [name]
+    while todo:
+        for f in schema.message(todo.pop()).fields:
+            if f.type == "message":
+                if f.type_name == name:
+                    return True
+                if f.type_name not in seen:
+                    seen.add(f.type_name)
+                    todo.append(f.type_name)
+    return False
 
 
 def _note(out: dict, what: str, name: str) -> None:
     names = out.setdefault(RESERVED_KEY, {}).setdefault(what, [])
     if name not in names:
         names.append(name)
-
-
-def _put_unknown(out: bytearray, pending: list, below: int) -> list:
-    while pending and pending[0][0] < below:
-        num, wire, v = pending.pop(0)
-        out += encode_varint((num << 3) | wire)
-        if wire == VARINT:
-            out += encode_varint(v)
-        elif wire == I64:
-            out += _U64.pack(v)
-        elif wire == I32:
-            out += _U32.pack(v)
-        else:  # already decoded by _reserved
-            out += encode_varint(len(v))
-            out += v
-    return pending
 
 
 def _jtype(v: Any) -> str:

@@ -27,7 +27,8 @@ def check_image(img, schema: Schema) -> List[Tuple[str, str]]:
     entries = img.get("entries")
     if not isinstance(entries, list):
         return []  # the schema says what is wrong
-    return list(getattr(_Checks, kind.layout, _Checks.plain)(entries, kind))
+    found = list(getattr(_Checks, kind.layout, _Checks.plain)(entries, kind))
+    return found + list(too_deep(img, kind, schema))
 
 
 def image_kind(img: dict, schema: Schema) -> Tuple[Optional[ImageKind], str]:
@@ -157,3 +158,49 @@ class _Checks:
         for path, e in _dicts(entries, 1):
             yield from _length(e.get("extra"), value(e, "len"), path + ".extra",
                                "the chunk data", "len")
+
+
+def too_deep(img, kind: ImageKind, schema: Schema) -> Iterator[tuple]:
+    """Messages that contain themselves (cgroup_dir_entry, aa_namespace) nested deeper than the
+    codec's MAX_DEPTH: the encoder and decoder stop there, as protobuf does."""
+    from ..message.codec import MAX_DEPTH
+    leads = _leads_to_recursion(schema)
+    entries = img.get("entries") if isinstance(img, dict) else None
+    if not isinstance(entries, list) or not leads:
+        return
+    for path, e in _dicts(entries):
+        msg = kind.entry  # the layouts with recursive messages are plain ones
+        todo = [(path, e, msg, {})]
+        while todo:
+            path, obj, msg, depth = todo.pop()
+            if depth.get(msg, 0) > MAX_DEPTH:
+                yield path, "%s messages nested more than %d levels deep" % (msg, MAX_DEPTH)
+                break
+            for f in schema.message(msg).fields:
+                if f.type != "message" or f.type_name not in leads or f.name not in obj:
+                    continue
+                v = obj[f.name]
+                items = v if f.repeated and isinstance(v, list) else [v] if not f.repeated else []
+                for j, item in enumerate(items):
+                    if isinstance(item, dict):
+                        sub = "%s.%s%s" % (path, f.name, "[%d]" % j if f.repeated else "")
+                        d = dict(depth)
+                        d[f.type_name] = d.get(f.type_name, 0) + 1
+                        todo.append((sub, item, f.type_name, d))
+
+
+def _leads_to_recursion(schema: Schema) -> frozenset:
+    """Message names from which a message that contains itself can be reached."""
+    graph = {n: {f.type_name for f in schema.message(n).fields if f.type == "message"}
+             for n in schema.message_names()}
+    reach = {}
+    for n in graph:
+        seen, todo = set(), [n]
+        while todo:
+            for m in graph.get(todo.pop(), ()):
+                if m not in seen:
+                    seen.add(m)
+                    todo.append(m)
+        reach[n] = seen
+    recursive = {n for n in graph if n in reach[n]}
+    return frozenset(n for n in graph if n in recursive or reach[n] & recursive)

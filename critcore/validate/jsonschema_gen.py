@@ -6,14 +6,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional
 
-from ..message import RESERVED_KEY, forms
+from ..message import RESERVED_KEY, forms, reserved
 from ..message.codec import FLOAT32_LIMIT, _INT_RANGES
 from ..schema import FieldDesc, ImageKind, Schema
 from . import patterns
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 BASE64 = {"type": "string", "pattern": patterns.whole(forms.BASE64), "contentEncoding": "base64"}
-MAX_FIELD_NUMBER = (1 << 29) - 1
 
 
 def schema_id(magic: str) -> str:
@@ -136,7 +135,8 @@ class SchemaBuilder:
             d = self.defs[name] = {"type": "object"}  # registered first: messages can recurse
             props = {f.name: self.field(f) for f in desc.fields}
             props[RESERVED_KEY] = self.reserved(name)
-            d["description"] = "%s (%s)" % (name, desc.file) if desc.file else name
+            d["title"] = name
+            d["description"] = "message %s (%s)" % (name, desc.file) if desc.file else name
             d["properties"] = props
             required = [f.name for f in desc.fields if f.label == "required"]
             if required:
@@ -146,11 +146,9 @@ class SchemaBuilder:
 
     def reserved(self, name: str) -> dict:
         """The reserved key (codec.RESERVED_KEY): what the wire held beyond the schema."""
-        desc = self.schema.message(name)
-        known = [f.number for f in desc.fields]
-        names = [f.name for f in desc.fields
-                 if f.repeated and f.type not in ("message", "string", "bytes")]
-        number = {"type": "integer", "minimum": 1, "maximum": MAX_FIELD_NUMBER}
+        known, names = reserved.rules(self.schema.message(name))
+        known, names = sorted(known), list(names)
+        number = {"type": "integer", "minimum": 1, "maximum": reserved.MAX_FIELD_NUMBER}
         if known:
             number["not"] = {"enum": known}
         u64 = {"type": "integer", "minimum": 0, "maximum": (1 << 64) - 1}
@@ -165,8 +163,7 @@ class SchemaBuilder:
                         "then": {"prefixItems": [True, True, dict(u64, maximum=0xFFFFFFFF)]}}],
                    "description": "[field number, wire type, value]: value is an integer, or "
                                   "base64 for wire type 2"}
-        listed = {"type": "array", "items": {"enum": names}} if names else {"type": "array",
-                                                                            "maxItems": 0}
+        listed = {"type": "array", "items": {"enum": names} if names else {"not": {}}}
         return {"type": "object", "additionalProperties": False,
                 "description": "critcore's record of fields the schema does not know and of "
                                "repeated fields packed against their declaration",

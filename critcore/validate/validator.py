@@ -13,9 +13,42 @@ from ..message.convert import json_type
 from ..schema import Schema, default_schema
 from . import checks
 from .jsonschema_gen import SchemaBuilder
+from .narrow import failing_parts
 
 DEFAULT_LIMIT = 20
 _MEMO_KEY = ("critcore.validate", "Validator")
+
+
+class Inliner:
+    """Replaces {"$ref": "#/$defs/X"} by X itself (one shared object per X), except where X
+    refers back to itself: the same schema, but jsonschema skips its costly $ref lookups.
+
+    >>> Inliner({"a": {"type": "integer"}})({"items": {"$ref": "#/$defs/a"}})
+    {'items': {'type': 'integer'}}
+    """
+
+    def __init__(self, defs: dict):
+        self.defs = defs
+        self.done: Dict[str, Any] = {}
+        self.active: List[str] = []
+
+    def __call__(self, x):
+        if isinstance(x, dict):
+            ref = x.get("$ref")
+            if ref is not None and len(x) == 1 and ref.startswith("#/$defs/"):
+                name = ref[len("#/$defs/"):].replace("~1", "/").replace("~0", "~")
+                if name in self.done:
+                    return self.done[name]
+                if name in self.active:  # a recursive message keeps its reference
+                    return x
+                self.active.append(name)
+                self.done[name] = out = self(self.defs[name])
+                self.active.pop()
+                return out
+            return {k: v if k == "$defs" else self(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [self(v) for v in x]
+        return x
 
 
 def format_path(parts: Sequence[Any]) -> str:
@@ -67,10 +100,16 @@ class Validator:
             doc = self._docs[magic] = SchemaBuilder(self.schema).image(kind)
         return doc
 
-    def jsonschema_validator(self, magic: str):
-        v = self._validators.get(magic)
+    def jsonschema_validator(self, magic: str, def_name: Optional[str] = None):
+        """A jsonschema validator of an image kind's schema, or of one of its $defs."""
+        key = (magic, def_name)
+        v = self._validators.get(key)
         if v is None:
-            v = self._validators[magic] = self._validator_class()(self.json_schema(magic))
+            doc = self.json_schema(magic)
+            inline = Inliner(doc["$defs"])
+            root = inline(doc if def_name is None else {"$ref": "#/$defs/" + def_name})
+            root = dict(root, **{"$schema": doc["$schema"], "$defs": doc["$defs"]})
+            v = self._validators[key] = self._validator_class()(root)
         return v
 
     def _validator_class(self):
@@ -92,24 +131,39 @@ class Validator:
         return self._cls
 
     # ---- validation
-    def errors(self, img, file: Optional[str] = None, limit: int = DEFAULT_LIMIT) -> List[EncodeError]:
+    def errors(self, img, file: Optional[str] = None, limit: int = DEFAULT_LIMIT,
+               full: bool = False) -> List[EncodeError]:
         """Every finding of the JSON Schema and the checks, in document order, at most `limit`
-        (a last one says when more were left out)."""
+        (a last one says when more were left out). Unless `full`, jsonschema runs only over
+        the parts the encoder rejects (narrow.py): all of them, but quickly."""
         found = checks.check_image(img, self.schema)
         kind = None
         if isinstance(img, dict):
             kind, _ = checks.image_kind(img, self.schema)
         out: List[Tuple[str, str]] = []
         if kind is not None:
+            if full:
+                parts = iter([([], img, None)])
+            else:
+                parts = failing_parts(img, kind, self.schema, self.json_schema(kind.name))
             seen = set()
-            for err in self.jsonschema_validator(kind.name).iter_errors(img):
-                for item in self._explain(err, img, kind):
-                    if item not in seen:
-                        seen.add(item)
-                        out.append(item)
-                if len(out) > limit:
+            for prefix, inst, def_name in parts:
+                try:
+                    for err in self.jsonschema_validator(kind.name, def_name).iter_errors(inst):
+                        for item in self._explain(err, prefix, img, kind):
+                            if item not in seen:
+                                seen.add(item)
+                                out.append(item)
+                        if len(out) > 4 * limit:
+                            break
+                except RecursionError:
+                    # Messages nested too deep for jsonschema's recursion; checks.too_deep
+                    # reports them, and the rest of this part goes unchecked.
+                    if not any(msg.endswith("levels deep") for _, msg in found):
+                        found.append((format_path(prefix), "nested too deeply to be checked"))
+                if len(out) > 4 * limit:  # enough to sort and keep the first `limit`
                     break
-        out = _in_document_order(out + found)
+        out = _in_document_order(out + found, img)
         more = len(out) > limit
         result = [EncodeError(msg, file=file, path=path) for path, msg in out[:limit]]
         if more:
@@ -135,8 +189,8 @@ class Validator:
         raise ValidationError(found)
 
     # ---- messages
-    def _explain(self, err, img, kind) -> Iterator[Tuple[str, str]]:
-        parts = list(err.absolute_path)
+    def _explain(self, err, prefix: list, img, kind) -> Iterator[Tuple[str, str]]:
+        parts = prefix + list(err.absolute_path)
         path = format_path(parts)
         inst, what, sch = err.instance, err.validator, err.schema
         if what == "required":
@@ -157,40 +211,77 @@ class Validator:
                 yield format_path(parts + [name]), sch.get("description", "not allowed here")
             return
         if what in ("anyOf", "oneOf") and err.context:
-            yield from self._best_branch(err, img, kind)
+            yield from self._best_branch(err, prefix, img, kind)
             return
-        if isinstance(sch, dict) and "description" in sch and what in ("maxItems", "minItems"):
+        if isinstance(sch, dict) and "description" in sch and "type" not in sch:
+            # A conditional branch (if/then/else) names the rule it stands for.
             yield path, sch["description"]
             return
         msg = self._field_message(parts, inst, img, kind)
         yield path, msg or _generic(err)
 
-    def _best_branch(self, err, img, kind) -> Iterator[Tuple[str, str]]:
+    def _best_branch(self, err, prefix: list, img, kind) -> Iterator[Tuple[str, str]]:
         # The branch made for the instance's type says the most (an object for a message).
         ctx = [e for e in err.context if e.validator != "type"] or list(err.context)
         branch = min(e.schema_path[0] for e in ctx)
         for e in ctx:
             if e.schema_path[0] == branch:
-                yield from self._explain(e, img, kind)
+                yield from self._explain(e, prefix, img, kind)
 
     def _field_message(self, parts: list, value, img, kind) -> Optional[str]:
-        """The encoder's own message for a bad scalar value, so both say the same thing."""
-        located = locate(self.schema, kind, img, parts)
-        if located is None:
-            return None
-        msg_name, field, index = located
-        codec = MessageCodec.get(self.schema, msg_name, LENIENT)
+        """The encoder's own message for a bad value, so both say the same thing: the value
+        is encoded alone, as the only field of its message (leniently: no required fields)."""
+        if RESERVED_KEY in parts:
+            k = parts.index(RESERVED_KEY)
+            msg = message_at(self.schema, kind, parts[:k])
+            rest = parts[k + 1:]
+            if msg is None or not rest or not isinstance(rest[0], str):
+                return None
+            item = value
+            if len(rest) > 2 and rest[0] == "unknown":  # a part of an unknown field
+                item = _get(img, parts[:k + 3])
+            trial = {RESERVED_KEY: {rest[0]: [item] if len(rest) > 1 else value}}
+        else:
+            msg = message_at(self.schema, kind, parts[:-1])
+            index = None
+            if msg is None and len(parts) > 1 and isinstance(parts[-1], int):
+                msg, index = message_at(self.schema, kind, parts[:-2]), parts[-1]
+            name = parts[-1] if index is None else parts[-2]
+            if msg is None or not isinstance(name, str):
+                return None
+            try:
+                f = self.schema.message(msg).field(name)
+            except KeyError:
+                return None
+            if f.type == "message" or (index is not None) != f.repeated:
+                return None
+            if index is None:
+                trial = {name: value}
+            elif f.criu.ipadd:  # keep the list's form: text ([str]) or words
+                whole = _get(img, parts[:-1])
+                text = isinstance(whole, list) and whole and isinstance(whole[0], str)
+                trial = {name: [value] if text else [0, value]}
+            else:
+                trial = {name: [value]}
         try:
-            codec.encode({field: [value] if index else value})
+            MessageCodec.get(self.schema, msg, LENIENT).encode(trial)
         except CritError as e:
             return e.msg
         return None
 
 
-def locate(schema: Schema, kind, img, parts: list) -> Optional[Tuple[str, str, bool]]:
-    """(message name, field name, is an item of a repeated field) for the JSON path of a
-    scalar value, or None when it is not a message field (extra, the reserved key, ...)."""
-    if len(parts) < 3 or parts[0] != "entries" or not isinstance(parts[1], int):
+def _get(img, parts: list):
+    try:
+        for p in parts:
+            img = img[p]
+        return img
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def message_at(schema: Schema, kind, parts: list) -> Optional[str]:
+    """The name of the message whose object sits at a JSON path, or None (not a message)."""
+    if len(parts) < 2 or parts[0] != "entries" or not isinstance(parts[1], int):
         return None
     i = parts[1]
     if kind.layout == "pagemap" and i == 0:
@@ -200,31 +291,32 @@ def locate(schema: Schema, kind, img, parts: list) -> Optional[Tuple[str, str, b
     else:
         msg = kind.entry
     rest = parts[2:]
-    if kind.layout == "ipc_msg" and rest[0] == "extra" and len(rest) > 2:
+    if kind.layout == "ipc_msg" and rest[:1] == ["extra"]:
+        if len(rest) < 2 or not isinstance(rest[1], int) or rest[1] % 2:
+            return None
         msg, rest = kind.params["msg"], rest[2:]
     while rest:
         name = rest[0]
-        if not isinstance(name, str) or not schema.has_message(msg):
+        if not isinstance(name, str):
             return None
         try:
             f = schema.message(msg).field(name)
         except KeyError:
             return None
-        rest = rest[1:]
-        if f.repeated and rest and isinstance(rest[0], int):
-            if f.type != "message":
-                return (msg, name, True) if len(rest) == 1 and not f.criu.ipadd else None
-            rest = rest[1:]
         if f.type != "message":
-            return (msg, name, False) if not rest else None
+            return None
+        rest = rest[1:]
+        if f.repeated:
+            if not rest or not isinstance(rest[0], int):
+                return None
+            rest = rest[1:]
         msg = f.type_name
-    return None
+    return msg
 
 
 def _of(sch) -> str:
-    desc = sch.get("description", "") if isinstance(sch, dict) else ""
-    name = desc.split(" ")[0] if desc else ""
-    return " (not a field of %s)" % name if name and name != RESERVED_KEY else ""
+    name = sch.get("title") if isinstance(sch, dict) else None
+    return " (not a field of %s)" % name if name else ""
 
 
 def _generic(err) -> str:
@@ -239,6 +331,8 @@ def _generic(err) -> str:
     if what in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return "%r is out of range" % (inst,)
     if what == "pattern":
+        if isinstance(err.schema, dict) and err.schema.get("contentEncoding") == "base64":
+            return "invalid base64 data"
         return "%r is not in a form this field accepts" % (inst,)
     if what == "not" and isinstance(val, dict) and "enum" in val:
         return "%r is not allowed here (it is one of %s)" % (
@@ -247,17 +341,31 @@ def _generic(err) -> str:
         return "%r is not allowed here (expected %s)" % (
             inst, repr(val) if what == "const" else " or ".join(repr(v) for v in val))
     if what in ("minItems", "maxItems"):
-        return "expected %s %d items, got %d" % ("at least" if what == "minItems" else "at most",
-                                                val, len(inst))
+        return "expected %s %d item%s, got %d" % ("at least" if what == "minItems" else "at most",
+                                                 val, "" if val == 1 else "s", len(inst))
     return err.message.split("\n")[0]
 
 
-def _in_document_order(items: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
-    # Entries in order; within an entry the schema's findings (field order) before the checks'.
+def _in_document_order(items: List[Tuple[str, str]], img) -> List[Tuple[str, str]]:
+    """Sort findings as the document reads: keys in their order in the object (missing ones
+    after the present ones), items by index; a path comes before the paths inside it."""
     def key(item):
-        m = re.match(r"entries\[(\d+)\]", item[0])
-        return int(m.group(1)) if m else -1
+        node, out = img, []
+        for part in _PATH_PART.findall(item[0]):
+            if part.startswith("["):
+                i = int(part[1:-1])
+                out.append(i)
+                node = node[i] if isinstance(node, list) and i < len(node) else None
+            else:
+                name = part.lstrip(".")
+                keys = list(node) if isinstance(node, dict) else []
+                out.append(keys.index(name) if name in keys else len(keys))
+                node = node.get(name) if isinstance(node, dict) else None
+        return out
     return sorted(items, key=key)
+
+
+_PATH_PART = re.compile(r"\[\d+\]|\.?[^.\[]+")
 
 
 def validate(img, schema: Optional[Schema] = None, file: Optional[str] = None,
