@@ -80,7 +80,7 @@ VARINT_DECODERS: Dict[str, Optional[Callable[[int], Any]]] = {
 class MessageCodec:
     """Compiled reader and writer of one message under one view (plain or pretty)."""
 
-    __slots__ = ("desc", "view", "table", "fields", "post", "schema", "_hex", "expected")
+    __slots__ = ("desc", "view", "table", "fields", "post", "schema", "_hex")
 
     def __init__(self, schema: Schema, desc: MessageDesc, view: View, inherited_hex: bool):
         self.desc = desc
@@ -90,7 +90,6 @@ class MessageCodec:
         self.table: Dict[int, tuple] = {}
         self.fields: Optional[List[tuple]] = None  # the encode table, built on first encode
         self.post: List[Tuple[str, Callable]] = []
-        self.expected: Tuple[tuple, ...] = ()
 
     @classmethod
     def get(cls, schema: Schema, name: str, view: View = PLAIN, inherited_hex: bool = False):
@@ -105,15 +104,6 @@ class MessageCodec:
     def _compile(self) -> None:
         for f in self.desc.fields:
             self._compile_field(f)
-        # The fields a writer normally sends first, in order: single varints with one-byte
-        # tags. decode() tries them in sequence before falling back to the table loop.
-        exp = []
-        for f in self.desc.fields:
-            t = f.number << 3
-            if f.repeated or WIRE_OF_TYPE[f.type] != VARINT or t >= 0x80:
-                break
-            exp.append((t, f.name, self.table[t][2]))
-        self.expected = tuple(exp)
 
     def _compile_field(self, f: FieldDesc) -> None:
         schema, view = self.schema, self.view
@@ -153,30 +143,6 @@ class MessageCodec:
         ordered = True
         slot = None
         try:
-            for tag, name, dec in self.expected:
-                if pos == end:
-                    break
-                if buf[pos] != tag:
-                    continue
-                slot = table[tag]
-                v = buf[pos + 1]
-                pos += 2
-                if v >= 0x80:
-                    v &= 0x7F
-                    shift = 7
-                    while True:
-                        b = buf[pos]
-                        pos += 1
-                        v |= (b & 0x7F) << shift
-                        if b < 0x80:
-                            break
-                        shift += 7
-                        if shift >= 70:
-                            raise DecodeError("varint longer than 10 bytes", offset=pos - 10)
-                    if shift == 63:
-                        v &= MASK64
-                out[name] = v if dec is None else dec(v)
-                last = tag
             while pos < end:
                 tag = buf[pos]
                 pos += 1
