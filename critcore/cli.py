@@ -147,7 +147,10 @@ def cmd_validate(args) -> int:
     for path in args.files:
         try:
             img, label = _read_json(path)
-            found = (validator.errors if args.full else validator.check)(img, file=label)
+            if args.full:
+                found = validator.errors(img, file=label, full=True)
+            else:
+                found = validator.check(img, file=label)
         except (CritError, OSError) as e:
             found = [e if isinstance(e, CritError) else CritError(e.strerror or str(e), file=path)]
         for e in found:

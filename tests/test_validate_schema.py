@@ -178,6 +178,7 @@ def test_jsonschema_is_imported_only_on_failure(tmp_path):
     assert run("decode", "-i", str(img), "-o", str(good)) == "False 0"
     assert run("encode", "-i", str(good), "-o", str(tmp_path / "x.img")) == "False 0"
     assert run("validate", "-q", str(good)) == "False 0"
+    assert run("validate", "-q", "--full", str(good)) == "True 0"  # the whole JSON Schema
     bad.write_text(good.read_text().replace('"mtype": "X86_64"', '"mtype": "X86"'))
     assert run("encode", "-i", str(bad), "-o", str(tmp_path / "y.img")) == "True 1"
 

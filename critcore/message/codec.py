@@ -424,9 +424,9 @@ class _Nested:
 
     __slots__ = ("codec", "open")
 
-    def __init__(self, codec: "MessageCodec", open_levels: list):
+    def __init__(self, codec: "MessageCodec", open_levels):
         self.codec = codec
-        self.open = open_levels  # shared by every field of this type: [levels now open]
+        self.open = open_levels  # shared by every field of this type; .n = levels now open
 
     @staticmethod
     def wrap(schema: Schema, codec: "MessageCodec"):
@@ -436,13 +436,20 @@ class _Nested:
             recursive = schema.codecs[("recursive", name)] = _reaches_itself(schema, name)
         if not recursive:
             return codec
-        return _Nested(codec, schema.codecs.setdefault(("open levels", name), [0]))
+        levels = schema.codecs.get(("open levels", name))
+        if levels is None:
+            import threading
+
+            class Levels(threading.local):
+                n = 0  # per thread: concurrent decodes must not count each other's levels
+            levels = schema.codecs[("open levels", name)] = Levels()
+        return _Nested(codec, levels)
 
     def _enter(self, error) -> None:
-        if self.open[0] >= MAX_DEPTH:
+        if self.open.n >= MAX_DEPTH:
             raise error("%s messages nested more than %d levels deep"
                         % (self.codec.desc.name, MAX_DEPTH))
-        self.open[0] += 1
+        self.open.n += 1
 
     def decode(self, buf) -> dict:
         self._enter(DecodeError)
@@ -453,14 +460,14 @@ class _Nested:
                 e.offset = 0
             raise
         finally:
-            self.open[0] -= 1
+            self.open.n -= 1
 
     def encode(self, d, ignore: Tuple[str, ...] = ()) -> bytes:
         self._enter(EncodeError)
         try:
             return self.codec.encode(d, ignore)
         finally:
-            self.open[0] -= 1
+            self.open.n -= 1
 
 
 def _reaches_itself(schema: Schema, name: str) -> bool:

@@ -190,7 +190,16 @@ def too_deep(img, kind: ImageKind, schema: Schema) -> Iterator[tuple]:
 
 
 def _leads_to_recursion(schema: Schema) -> frozenset:
-    """Message names from which a message that contains itself can be reached."""
+    """Message names from which a message that contains itself can be reached (kept in the
+    schema's memo table: it walks every message once)."""
+    key = ("critcore.validate", "leads to recursion")
+    found = schema.codecs.get(key)
+    if found is None:
+        found = schema.codecs[key] = _find_leads(schema)
+    return found
+
+
+def _find_leads(schema: Schema) -> frozenset:
     graph = {n: {f.type_name for f in schema.message(n).fields if f.type == "message"}
              for n in schema.message_names()}
     reach = {}
