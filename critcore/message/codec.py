@@ -40,6 +40,7 @@ _INT_RANGES = {
 
 
 _MISSING = object()
+_ONE_BYTE = tuple(bytes((i,)) for i in range(128))
 # Varint types whose non-negative ints are written as they are (no zigzag, no names).
 _FAST_VARINT = frozenset(("int32", "int64", "uint32", "uint64"))
 
@@ -310,15 +311,16 @@ class MessageCodec:
             fast = _INT_RANGES[f.type][1] if f.type in _FAST_VARINT and not f.repeated else -1
             # A lenient view (encode --no-validate) lets required fields be missing.
             req = f.label == "required" and view.strict
-            fields.append((f.name, f.number, wire, encode_varint((f.number << 3) | wire), enc, sub,
-                           f.repeated, f.packed, f, fast, req))
+            # Hot fields first: the loop unpacks only these; the rest waits in `detail`.
+            fields.append((f.name, encode_varint((f.number << 3) | wire), fast, req, f.number,
+                           (wire, enc, sub, f.repeated, f.packed, f)))
         self.fields = fields
         return fields
 
     def encode(self, d: dict, ignore: Tuple[str, ...] = ()) -> bytes:
         """Encode a JSON-form dict (plain or pretty values) into message bytes. The checks are
         those of the generated JSON Schema (critcore.validate); the first failure is raised."""
-        if not isinstance(d, dict):
+        if type(d) is not dict and not isinstance(d, dict):
             raise EncodeError("expected an object, got %s" % _jtype(d))
         fields = self.fields
         if fields is None:
@@ -333,7 +335,7 @@ class MessageCodec:
                 pending, repack = self._reserved(meta)
             except CritError as e:
                 raise e.at(prefix=RESERVED_KEY) from None
-        for name, num, wire, tag, enc, sub, rep, packed, f, fast, req in fields:
+        for name, tag, fast, req, num, detail in fields:
             if pending and pending[0][0] < num:
                 pending = reserved.put_unknown(out, pending, num)
             v = d.get(name, _MISSING)
@@ -345,8 +347,9 @@ class MessageCodec:
             if type(v) is int and 0 <= v <= fast:
                 # Hot path: an in-range non-negative int of a varint field, nothing to convert.
                 out += tag
-                out += encode_varint(v)
+                out += _ONE_BYTE[v] if v < 0x80 else encode_varint(v)
                 continue
+            wire, enc, sub, rep, packed, f = detail
             if type(v) is str and fast >= 0:
                 # Pretty forms of the same fields: hex, flags, dict names, devices.
                 try:
