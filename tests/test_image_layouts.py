@@ -10,7 +10,6 @@ import pytest
 
 import critcore
 from critcore.errors import CritError, DecodeError, EncodeError, UnknownMagicError
-from critcore.image import ImageCodec
 
 from conftest import DATA, run_cli
 
@@ -27,16 +26,6 @@ def image(pattern):
 def read(path):
     with open(path, "rb") as fh:
         return fh.read()
-
-
-def entries_raw(data, skip=8):
-    """(offset, size) of each size-prefixed message, walking from `skip`: for building cases."""
-    out, pos = [], skip
-    while pos < len(data):
-        size = U32.unpack_from(data, pos)[0]
-        out.append((pos, size))
-        pos += 4 + size
-    return out
 
 
 # ---------------------------------------------------------------- layouts on real images

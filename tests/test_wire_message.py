@@ -7,7 +7,8 @@ import pytest
 
 from critcore.errors import CritError, DecodeError, EncodeError
 from critcore.message import PLAIN, PRETTY, RESERVED_KEY, MessageCodec
-from critcore.schema import Schema, default_schema
+from critcore.schema import Schema
+from critcore.schema.loader import bundled_schema_dir, load_bundle
 from critcore.schema.protoparse import parse_sources
 from critcore.wire import encode_varint, read_varint, zigzag_decode, zigzag_encode
 
@@ -87,15 +88,10 @@ message all_types {
 
 @pytest.fixture(scope="module")
 def schema():
-    base = default_schema()
-    from critcore.schema.loader import load_bundle, bundled_schema_dir
+    """The bundled schema plus the test messages above (their opts.proto is the bundled one)."""
     bundle = load_bundle(bundled_schema_dir())
-    opts = [d for d in bundle["docs"] if d["file"] == "opts.proto"]
-    from critcore.schema.protoparse import read_proto_dir  # noqa: F401  (parser API in use)
     docs = parse_sources({"t.proto": PROTO, "opts.proto": "syntax = \"proto2\";"})
-    bundle = dict(bundle, docs=bundle["docs"] + [d for d in docs if d["file"] == "t.proto"])
-    assert opts and base is not None
-    return Schema(bundle)
+    return Schema(dict(bundle, docs=bundle["docs"] + [d for d in docs if d["file"] == "t.proto"]))
 
 
 def codec(schema, view=PLAIN, name="all_types"):
@@ -168,11 +164,11 @@ def test_unknown_fields_kept_in_place(schema):
 
 
 def test_unknown_field_between_known_ones_is_written_back_in_number_order(schema):
-    raw = tag(3, 0) + b"\x01" + tag(20, 2) + b"\x00"  # field 20 is known (msgs)
-    hole = tag(16, 2)  # known: bytes
-    d = codec(schema).decode(tag(3, 0) + b"\x01" + tag(100, 0) + b"\x07")
-    assert codec(schema).encode(d) == tag(3, 0) + b"\x01" + tag(100, 0) + b"\x07"
-    assert raw and hole
+    d = codec(schema).decode(tag(3, 0) + b"\x01" + tag(100, 0) + b"\x07" + tag(19, 2) + b"\x01\x07"
+                             + tag(20, 2) + b"\x00")
+    assert d[RESERVED_KEY] == {"unknown": [[100, 0, 7]]}
+    want = tag(3, 0) + b"\x01" + tag(19, 2) + b"\x01\x07" + tag(20, 2) + b"\x00" + tag(100, 0) + b"\x07"
+    assert codec(schema).encode(d) == want
 
 
 def test_unknown_enum_value_is_a_number(schema):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing and dataclasses cost more start-up than a whole inventory decode
-    from typing import Any, Mapping, Optional, Tuple
+# No typing or dataclasses here: importing them costs more start-up than a whole
+# inventory decode, and these classes are on every run's path.
 
 
 class Frozen:

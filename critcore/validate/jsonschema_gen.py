@@ -7,7 +7,7 @@ if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional
 
 from ..message import RESERVED_KEY, forms, reserved
-from ..message.codec import FLOAT32_LIMIT, _INT_RANGES
+from ..message.scalars import FLOAT32_LIMIT, INT_RANGES as _INT_RANGES
 from ..schema import FieldDesc, ImageKind, Schema
 from . import patterns
 
