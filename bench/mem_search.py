@@ -13,7 +13,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out"
-DEFAULT_CORPUS = Path("/work/shared/corpus/08-bigmem-many-vmas")
+DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "08-bigmem-many-vmas"
 sys.path.insert(0, str(REPO))
 
 

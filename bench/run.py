@@ -18,7 +18,7 @@ from typing import Callable, Iterator, List, Optional
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out"
-DEFAULT_CORPUS = Path("/work/shared/corpus/08-bigmem-many-vmas")
+DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "08-bigmem-many-vmas"
 PAGE = 4096
 N_VMAS = 50_000          # VMAs in the single mm entry
 N_PAGEMAP = 200_000      # pagemap entries after the pagemap head (what `info` counts)
