@@ -10,19 +10,12 @@ if TYPE_CHECKING:
 from ..errors import CritError, EncodeError
 from ..schema import FieldDesc, Schema
 from ..wire import encode_varint
-from ..wire.varint import MASK64
+from ..wire.wiretype import INT_RANGES
 from . import forms
 from .view import View
 
 FIXED_FORMATS = {"fixed32": "<I", "sfixed32": "<i", "float": "<f",
           "fixed64": "<Q", "sfixed64": "<q", "double": "<d"}
-INT_RANGES = {
-    "int32": (-(1 << 31), (1 << 31) - 1), "sint32": (-(1 << 31), (1 << 31) - 1),
-    "sfixed32": (-(1 << 31), (1 << 31) - 1), "uint32": (0, (1 << 32) - 1),
-    "fixed32": (0, (1 << 32) - 1), "int64": (-(1 << 63), (1 << 63) - 1),
-    "sint64": (-(1 << 63), (1 << 63) - 1), "sfixed64": (-(1 << 63), (1 << 63) - 1),
-    "uint64": (0, MASK64), "fixed64": (0, MASK64), "enum": (-(1 << 31), (1 << 31) - 1),
-}
 
 
 

@@ -12,6 +12,7 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 from ..errors import ProtoSyntaxError, SchemaError
+from ..wire.wiretype import INT_RANGES as _INT_RANGES  # allowed integer defaults, as protoc checks
 
 SCALARS = frozenset((
     "double", "float", "int32", "int64", "uint32", "uint64", "sint32", "sint64",
@@ -78,16 +79,6 @@ def _int_value(tok: "_Tok", fname: str) -> int:
         raise ProtoSyntaxError("invalid integer %r" % t, fname, tok.line, tok.col) from None
 
 
-# Allowed ranges of integer defaults, as protoc checks them.
-_INT_RANGES = {}
-for _t in ("int32", "sint32", "sfixed32"):
-    _INT_RANGES[_t] = (-2 ** 31, 2 ** 31 - 1)
-for _t in ("int64", "sint64", "sfixed64"):
-    _INT_RANGES[_t] = (-2 ** 63, 2 ** 63 - 1)
-for _t in ("uint32", "fixed32"):
-    _INT_RANGES[_t] = (0, 2 ** 32 - 1)
-for _t in ("uint64", "fixed64"):
-    _INT_RANGES[_t] = (0, 2 ** 64 - 1)
 MAX_FIELD_NUMBER = 536870911
 
 
@@ -552,7 +543,7 @@ def _check_default(f: dict, enum: Optional[dict], fname: str, pos: Tuple[int, in
     }.get(t, lambda: isinstance(v, int) and not isinstance(v, bool))
     if not ok():
         raise ProtoSyntaxError("default %r does not fit field %s of type %s" % (v, f["name"], t), fname, *pos)
-    lo, hi = _INT_RANGES.get(t, (None, None))
+    lo, hi = _INT_RANGES.get(t, (None, None)) if t != "enum" else (None, None)
     if lo is not None and not lo <= v <= hi:
         raise ProtoSyntaxError("default %d is out of range for field %s of type %s" % (v, f["name"], t),
                                fname, *pos)

@@ -16,6 +16,16 @@ WIRE_OF_TYPE = {
     "string": LEN, "bytes": LEN, "message": LEN,
 }
 
+# The value range of each integer type (enums are int32 on the wire).
+INT_RANGES = {
+    "int32": (-(1 << 31), (1 << 31) - 1), "sint32": (-(1 << 31), (1 << 31) - 1),
+    "sfixed32": (-(1 << 31), (1 << 31) - 1), "enum": (-(1 << 31), (1 << 31) - 1),
+    "int64": (-(1 << 63), (1 << 63) - 1), "sint64": (-(1 << 63), (1 << 63) - 1),
+    "sfixed64": (-(1 << 63), (1 << 63) - 1),
+    "uint32": (0, (1 << 32) - 1), "fixed32": (0, (1 << 32) - 1),
+    "uint64": (0, (1 << 64) - 1), "fixed64": (0, (1 << 64) - 1),
+}
+
 
 def make_tag(number: int, wire: int) -> bytes:
     """Example:
