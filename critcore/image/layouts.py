@@ -97,13 +97,19 @@ def _entries_of(cur: Cursor, codec: MessageCodec, i: int) -> Iterator[dict]:
         i += 1
 
 
-def read_payload(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
+def _read_entries(cur: Cursor, ctx: Ctx) -> Iterator[tuple]:
+    """(path, entry) for each size-prefixed entry message; the caller reads what follows it."""
     codec = ctx.codec(ctx.kind.entry)
-    sizes = ctx.kind.params["size"]
     i = 0
     while not cur.at_end():
         path = "entries[%d]" % i
-        e = cur.message(codec, path)
+        yield path, cur.message(codec, path)
+        i += 1
+
+
+def read_payload(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
+    sizes = ctx.kind.params["size"]
+    for path, e in _read_entries(cur, ctx):
         size = sum(num(e, s, path, cur) for s in sizes)
         if ctx.no_payload:
             cur.skip(size, "payload", path + ".extra")
@@ -111,15 +117,10 @@ def read_payload(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
         else:
             e["extra"] = b64_encode(cur.take(size, "payload", path + ".extra"))
         yield e
-        i += 1
 
 
 def read_tcp_stream(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
-    codec = ctx.codec(ctx.kind.entry)
-    i = 0
-    while not cur.at_end():
-        path = "entries[%d]" % i
-        e = cur.message(codec, path)
+    for path, e in _read_entries(cur, ctx):
         inq, outq = num(e, "inq_len", path, cur), num(e, "outq_len", path, cur)
         if ctx.no_payload:
             cur.skip(inq + outq, "queue data", path + ".extra")
@@ -128,15 +129,10 @@ def read_tcp_stream(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
             e["extra"] = {"inq": b64_encode(cur.take(inq, "in-queue", path + ".extra.inq")),
                           "outq": b64_encode(cur.take(outq, "out-queue", path + ".extra.outq"))}
         yield e
-        i += 1
 
 
 def read_ipc_sem(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
-    codec = ctx.codec(ctx.kind.entry)
-    i = 0
-    while not cur.at_end():
-        path = "entries[%d]" % i
-        e = cur.message(codec, path)
+    for path, e in _read_entries(cur, ctx):
         size = 2 * num(e, "nsems", path, cur)
         data = cur.take(size, "semaphore values", path + ".extra")
         cur.skip(round_up(size, 8) - size, "semaphore padding", path + ".extra")
@@ -149,16 +145,11 @@ def read_ipc_sem(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
                 vals.byteswap()
             e["extra"] = vals.tolist()
         yield e
-        i += 1
 
 
 def read_ipc_msg(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
-    codec = ctx.codec(ctx.kind.entry)
     msg_codec = ctx.codec(ctx.kind.params["msg"], plain=True)  # crit shows messages plain
-    i = 0
-    while not cur.at_end():
-        path = "entries[%d]" % i
-        e = cur.message(codec, path)
+    for path, e in _read_entries(cur, ctx):
         extra: List[object] = []
         pl_len = 0
         for k in range(num(e, "qnum", path, cur)):
@@ -174,22 +165,16 @@ def read_ipc_msg(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
             extra += (m, b64_encode(data))
         e["extra"] = placeholder(pl_len) if ctx.no_payload else extra
         yield e
-        i += 1
 
 
 def read_ipc_shm(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
-    codec = ctx.codec(ctx.kind.entry)
-    i = 0
-    while not cur.at_end():
-        path = "entries[%d]" % i
-        e = cur.message(codec, path)
+    for path, e in _read_entries(cur, ctx):
         if not e.get("in_pagemaps"):  # contents live in the shmem pagemap otherwise
             size = num(e, "size", path, cur)
             data = cur.take(size, "segment data", path + ".extra")
             cur.skip(round_up(size, 4) - size, "segment padding", path + ".extra")
             e["extra"] = placeholder(size) if ctx.no_payload else b64_encode(data)
         yield e
-        i += 1
 
 
 def read_ghost_file(cur: Cursor, ctx: Ctx) -> Iterator[dict]:
@@ -245,7 +230,7 @@ def _blob(value, want: int, path: str, what: str, strict: bool) -> bytes:
     return data
 
 
-def _entries(entries, ctx: Ctx):
+def _write_entries(entries, ctx: Ctx):
     for i, e in enumerate(entries):
         if not isinstance(e, dict):
             raise EncodeError("expected an object, got %s" % json_type(e), path="entries[%d]" % i)
@@ -283,7 +268,7 @@ def _write_messages(entries: list, first: int, w: Writer, codec: MessageCodec) -
 
 def write_payload(entries: list, w: Writer, ctx: Ctx) -> None:
     codec = ctx.codec(ctx.kind.entry)
-    for path, e in _entries(entries, ctx):
+    for path, e in _write_entries(entries, ctx):
         w.message(codec, e, path)
         size = sum(size_of(e, s) for s in ctx.kind.params["size"])
         w.raw(_blob(_extra(e, path), size, path + ".extra", "payload", ctx.view.strict))
@@ -291,7 +276,7 @@ def write_payload(entries: list, w: Writer, ctx: Ctx) -> None:
 
 def write_tcp_stream(entries: list, w: Writer, ctx: Ctx) -> None:
     codec = ctx.codec(ctx.kind.entry)
-    for path, e in _entries(entries, ctx):
+    for path, e in _write_entries(entries, ctx):
         w.message(codec, e, path)
         extra = _extra(e, path)
         if type(extra) is not dict:
@@ -309,7 +294,7 @@ def write_tcp_stream(entries: list, w: Writer, ctx: Ctx) -> None:
 
 def write_ipc_sem(entries: list, w: Writer, ctx: Ctx) -> None:
     codec = ctx.codec(ctx.kind.entry)
-    for path, e in _entries(entries, ctx):
+    for path, e in _write_entries(entries, ctx):
         w.message(codec, e, path)
         nsems = size_of(e, "nsems")
         vals = _extra(e, path)
@@ -336,7 +321,7 @@ def write_ipc_msg(entries: list, w: Writer, ctx: Ctx) -> None:
     codec = ctx.codec(ctx.kind.entry)
     msg_codec = ctx.codec(ctx.kind.params["msg"])
     strict = ctx.view.strict
-    for path, e in _entries(entries, ctx):
+    for path, e in _write_entries(entries, ctx):
         w.message(codec, e, path)
         extra = _extra(e, path)
         if type(extra) is not list:
@@ -359,7 +344,7 @@ def write_ipc_msg(entries: list, w: Writer, ctx: Ctx) -> None:
 
 def write_ipc_shm(entries: list, w: Writer, ctx: Ctx) -> None:
     codec = ctx.codec(ctx.kind.entry)
-    for path, e in _entries(entries, ctx):
+    for path, e in _write_entries(entries, ctx):
         w.message(codec, e, path)
         if e.get("in_pagemaps"):
             if "extra" in e:
@@ -373,7 +358,7 @@ def write_ipc_shm(entries: list, w: Writer, ctx: Ctx) -> None:
 def write_ghost_file(entries: list, w: Writer, ctx: Ctx) -> None:
     if not entries:
         raise EncodeError("a ghost file image has at least one entry", path="entries")
-    items = list(_entries(entries, ctx))
+    items = list(_write_entries(entries, ctx))
     path, head = items[0]
     w.message(ctx.codec(ctx.kind.entry), head, path)
     if head.get("chunks"):

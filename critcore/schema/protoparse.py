@@ -180,6 +180,14 @@ class _Parser:
             return name
         return self.ident()
 
+    def option_statement(self) -> None:
+        """`option NAME = CONSTANT;` anywhere: checked for syntax, then dropped (none matters)."""
+        self.expect("option")
+        self.option_name()
+        self.expect("=")
+        self.constant()
+        self.expect(";")
+
     # -- grammar
     def parse(self) -> dict:
         while self.peek().kind != "eof":
@@ -208,11 +216,7 @@ class _Parser:
                 self.doc["package"] = self.ident()
                 self.expect(";")
             elif t.text == "option":
-                self.next()
-                self.option_name()
-                self.expect("=")
-                self.constant()
-                self.expect(";")
+                self.option_statement()
             elif t.text == "message":
                 self.next()
                 self.message(self.prefix())
@@ -355,11 +359,7 @@ class _Parser:
             elif t.text == "extensions" and oneof is None:
                 self.reserved(ranges[2], [], MAX_FIELD_NUMBER)
             elif t.text == "option":
-                self.next()
-                self.option_name()
-                self.expect("=")
-                self.constant()
-                self.expect(";")
+                self.option_statement()
             elif t.text == "oneof" and oneof is None:
                 self.next()
                 oname = self.ident()
