@@ -81,8 +81,10 @@ class MessageCodec:
         self.view = view
         self.schema = schema
         self._hex = inherited_hex
-        self.table: Dict[int, tuple] = {}
-        self.fields: Optional[List[tuple]] = None  # the encode table, built on first encode
+        # Both tables are built on first use: a core image names dozens of nested messages
+        # (every architecture's registers), and most runs meet only a few of them.
+        self.table: Optional[Dict[int, tuple]] = None  # the decode table
+        self.fields: Optional[List[tuple]] = None  # the encode table
         self.post: List[Tuple[str, Callable]] = []
 
     @classmethod
@@ -91,13 +93,18 @@ class MessageCodec:
         codec = schema.codecs.get(key)
         if codec is None:
             codec = schema.codecs[key] = cls(schema, schema.message(name), view, inherited_hex)
-            codec._compile()   # after registration, so recursive messages terminate
         return codec
 
     # ---- compilation
-    def _compile(self) -> None:
-        for f in self.desc.fields:
-            self._compile_field(f)
+    def _compile(self) -> Dict[int, tuple]:
+        self.table, self.post = {}, []
+        try:
+            for f in self.desc.fields:
+                self._compile_field(f)
+        except BaseException:
+            self.table = None  # never leave a half-built table behind
+            raise
+        return self.table
 
     def _compile_field(self, f: FieldDesc) -> None:
         schema, view = self.schema, self.view
@@ -130,6 +137,8 @@ class MessageCodec:
     def decode(self, buf: bytes) -> dict:
         """Decode a whole message held in `buf` (offsets in errors are relative to it)."""
         table = self.table
+        if table is None:
+            table = self._compile()
         out: dict = {}
         pos = 0
         end = len(buf)
