@@ -121,3 +121,14 @@ def shared_corpus():
     if SHARED_CORPUS is None:
         pytest.skip("../shared/corpus not present")
     return SHARED_CORPUS
+
+
+def expect_error(argv, names):
+    """The CLI fails cleanly: status 1, nothing on stdout, one stderr line naming `names`."""
+    status, out, err = run_cli(argv)
+    assert status == 1, err
+    assert out == b""
+    assert "Traceback" not in err and "UNCAUGHT" not in err and "internal error" not in err, err
+    assert len(err.splitlines()) == 1 and err.endswith("\n"), err
+    assert names in err, err
+    return err

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import DATA, DATA_X, SHARED_CORPUS, SHARED_X, X_WHATS, params, run_cli
+from conftest import DATA, DATA_X, SHARED_CORPUS, SHARED_X, X_WHATS, expect_error, params, run_cli
 from critcore import api
 from critcore.errors import CritError
 from critcore.explore import EXPLORERS, Checkpoint, CheckpointError, as_plain, render_text
@@ -168,16 +168,6 @@ def test_task_id_ns_fallback(tmp_path):
 
 
 # (e) bad directories and images: exit 1, one stderr line naming the file, no traceback
-
-def expect_error(argv, names):
-    status, out, err = run_cli(argv)
-    assert status == 1, err
-    assert out == b""
-    assert "Traceback" not in err and "UNCAUGHT" not in err and "internal error" not in err, err
-    assert len(err.splitlines()) == 1 and err.endswith("\n"), err
-    assert names in err, err
-    return err
-
 
 @pytest.mark.parametrize("what", X_WHATS)
 def test_error_not_a_directory(tmp_path, what):

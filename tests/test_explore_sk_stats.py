@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import DATA, DATA_X, REPO, SHARED_CORPUS, SHARED_X, params, run_cli
+from conftest import DATA, DATA_X, REPO, SHARED_CORPUS, SHARED_X, expect_error, run_cli
 from critcore import api
 from critcore.explore import EXPLORERS, Checkpoint, as_plain, explore_stats
 
@@ -489,16 +489,6 @@ def test_api_models():
 
 
 # -- errors: one line naming the file, exit 1, nothing on stdout ---------------------------------
-
-def expect_error(argv, names):
-    status, out, err = run_cli(argv)
-    assert status == 1, err
-    assert out == b""
-    assert "Traceback" not in err and "UNCAUGHT" not in err and "internal error" not in err, err
-    assert len(err.splitlines()) == 1 and err.endswith("\n"), err
-    assert names in err, err
-    return err
-
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["text", "json"])
 def test_errors_sk(tmp_path, json_flag):
