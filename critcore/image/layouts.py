@@ -250,20 +250,22 @@ def write_pagemap(entries: list, w: Writer, ctx: Ctx) -> None:
 def _write_messages(entries: list, first: int, w: Writer, codec: MessageCodec) -> None:
     """Size-prefixed messages with nothing after them: Writer.message, inlined for big images."""
     out = w.out
-    encode = codec.encode
-    pack = U32.pack
+    encode_into = codec.encode_into
+    pack_into = U32.pack_into
     for i, e in enumerate(entries, first):
         if type(e) is not dict:
             raise EncodeError("expected an object, got %s" % json_type(e), path="entries[%d]" % i)
+        start = len(out)
+        out += b"\0\0\0\0"  # the size, filled in once the message is written after it
         try:
-            body = encode(e)
+            encode_into(out, e)
         except CritError as err:
             raise err.at(prefix="entries[%d]" % i) from None
-        if len(body) > 0xFFFFFFFF:
-            raise EncodeError("entry of %d bytes does not fit a u32 size" % len(body),
+        size = len(out) - start - 4
+        if size > 0xFFFFFFFF:
+            raise EncodeError("entry of %d bytes does not fit a u32 size" % size,
                               path="entries[%d]" % i)
-        out += pack(len(body))
-        out += body
+        pack_into(out, start, size)
 
 
 def write_payload(entries: list, w: Writer, ctx: Ctx) -> None:

@@ -322,12 +322,18 @@ class MessageCodec:
     def encode(self, d: dict, ignore: Tuple[str, ...] = ()) -> bytes:
         """Encode a JSON-form dict (plain or pretty values) into message bytes. The checks are
         those of the generated JSON Schema (critcore.validate); the first failure is raised."""
+        out = bytearray()
+        self.encode_into(out, d, ignore)
+        return bytes(out)
+
+    def encode_into(self, out: bytearray, d: dict, ignore: Tuple[str, ...] = ()) -> None:
+        """encode(), appending to `out`: an image writer saves a copy per entry. On an error
+        `out` holds a partial message; the caller discards it."""
         if type(d) is not dict and not isinstance(d, dict):
             raise EncodeError("expected an object, got %s" % _jtype(d))
         fields = self.fields
         if fields is None:
             fields = self._compile_encoder()
-        out = bytearray()
         used = 0
         meta = d.get(RESERVED_KEY, _MISSING)
         pending = repack = None
@@ -406,7 +412,6 @@ class MessageCodec:
             extra = [k for k in d if k not in known and k != RESERVED_KEY and k not in ignore]
             raise EncodeError("unknown key %r (not a field of %s)" % (extra[0], self.desc.name),
                               path=extra[0])
-        return bytes(out)
 
     def _reserved(self, meta) -> tuple:
         return reserved.check(self.desc, meta)
