@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+FORMATS = REPO.parent / "shared" / "criu-formats"
 DATA = Path(__file__).resolve().parent / "data"
 _shared = REPO.parent / "shared" / "corpus"
 SHARED_CORPUS = _shared if _shared.is_dir() else None
@@ -132,3 +133,11 @@ def expect_error(argv, names):
     assert len(err.splitlines()) == 1 and err.endswith("\n"), err
     assert names in err, err
     return err
+
+
+def formats(version):
+    """../shared/criu-formats/VERSION (images/*.proto and magic.h), or skip the test."""
+    src = FORMATS / version
+    if not (src / "images").is_dir():
+        pytest.skip("%s is absent" % src)
+    return src

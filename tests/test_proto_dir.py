@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import DATA, REPO, SHARED_IMAGES, run_cli
+from conftest import DATA, FORMATS, REPO, SHARED_IMAGES, formats, run_cli
 from critcore import CritError, dumps, loads
 from critcore.message.codec import RESERVED_KEY
 from critcore.pretty import render
@@ -20,7 +20,6 @@ from critcore.schema.diff import schema_diff
 from critcore.schema.loader import bundled_schema
 from critcore.schema.overlay import overlay_bundle, overlay_schema
 
-FORMATS = REPO.parent / "shared" / "criu-formats"
 TOOL = REPO / "tools" / "proto2yaml.py"
 LOOP = DATA / "01-minimal-c-loop"
 FOO_BAR_MAGIC = 0x5A5A1234
@@ -43,13 +42,6 @@ message foo_bar_alt {
 	optional string		label	= 2;
 }
 """
-
-
-def formats(version):
-    src = FORMATS / version
-    if not (src / "images").is_dir():
-        pytest.skip("%s is absent" % src)
-    return src
 
 
 @pytest.fixture(autouse=True)

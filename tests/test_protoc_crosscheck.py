@@ -10,14 +10,12 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from critcore.schema.protoparse import parse_sources, read_proto_dir
 
-REPO = Path(__file__).resolve().parent.parent
-FORMATS = REPO.parent / "shared" / "criu-formats"
+from conftest import FORMATS, formats
 VERSIONS = ("v4.2", "v3.17")
 DESCRIPTOR = os.path.join("google", "protobuf", "descriptor.proto")
 CRIU_EXT_NUMBER = 1018
@@ -71,13 +69,6 @@ def _backends():
 BACKENDS = {name: (cmd, inc) for name, cmd, inc in _backends()}
 BACKEND_PARAMS = list(BACKENDS) or [
     pytest.param(None, marks=pytest.mark.skip(reason="neither protoc nor grpc_tools is available"))]
-
-
-def _need_formats(version):
-    src = FORMATS / version
-    if not (src / "images").is_dir():
-        pytest.skip("%s is absent" % src)
-    return src
 
 
 @functools.lru_cache(maxsize=None)
@@ -308,7 +299,7 @@ def _report(diffs, what):
 
 def _load(version, backend, tmpdir):
     _import_protobuf()
-    src = _need_formats(version)
+    src = formats(version)
     theirs, stats = _protoc_docs(_compile(version, backend, tmpdir))
     ours = parse_sources(read_proto_dir(str(src)))
     return ours, theirs, stats

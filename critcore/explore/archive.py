@@ -233,13 +233,16 @@ class ArchiveSource(Source):
             m = self._index.resolve(name)
         return m
 
-    def read(self, name: str) -> Optional[bytes]:
+    def _file_member(self, name: str) -> Optional[_Member]:
+        """The member holding image `name`; None if absent, an error if not a regular file."""
         m = self._member(name)
-        if m is None:
-            return None
-        if m.kind != "file":
+        if m is not None and m.kind != "file":
             raise CheckpointError("cannot read image: not a regular file", file=self.label(name))
-        return self._index.read(m)
+        return m
+
+    def read(self, name: str) -> Optional[bytes]:
+        m = self._file_member(name)
+        return None if m is None else self._index.read(m)
 
     def size(self, name: str) -> Optional[int]:
         m = self._member(name)
@@ -256,12 +259,8 @@ class ArchiveSource(Source):
         return sorted(out)
 
     def open_raw(self, name: str) -> Optional[_MemberFile]:
-        m = self._member(name)
-        if m is None:
-            return None
-        if m.kind != "file":
-            raise CheckpointError("cannot read image: not a regular file", file=self.label(name))
-        return self._index.open(m)
+        m = self._file_member(name)
+        return None if m is None else self._index.open(m)
 
     def meta(self, name: str) -> Optional[bytes]:
         m = self._index.resolve(name)
