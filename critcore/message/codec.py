@@ -36,6 +36,7 @@ _MISSING = object()
 _ONE_BYTE = tuple(bytes((i,)) for i in range(128))
 # Varint types whose non-negative ints are written as they are (no zigzag, no names).
 _FAST_VARINT = frozenset(("int32", "int64", "uint32", "uint64"))
+_ZIGZAG = frozenset(("sint32", "sint64"))
 
 
 def _int32(v: int) -> int:
@@ -311,11 +312,13 @@ class MessageCodec:
             enum = schema.enum(f.type_name) if f.type == "enum" else None
             enc = scalar_encoder(schema, f, enum, view)
             fast = _INT_RANGES[f.type][1] if f.type in _FAST_VARINT and not f.repeated else -1
+            # sint fields zigzag in the loop too (CRIU's vma fd is a sint64 -1 in every VMA).
+            zig = _INT_RANGES[f.type][1] if f.type in _ZIGZAG and not f.repeated else 0
             # A lenient view (encode --no-validate) lets required fields be missing.
             req = f.label == "required" and view.strict
             # Hot fields first: the loop unpacks only these; the rest waits in `detail`.
             fields.append((f.name, encode_varint((f.number << 3) | wire), fast, req, f.number,
-                           (wire, enc, sub, f.repeated, f.packed, f)))
+                           (wire, enc, sub, f.repeated, f.packed, f, zig)))
         self.fields = fields
         return fields
 
@@ -357,7 +360,11 @@ class MessageCodec:
                 out += tag
                 out += _ONE_BYTE[v] if v < 0x80 else encode_varint(v)
                 continue
-            wire, enc, sub, rep, packed, f = detail
+            wire, enc, sub, rep, packed, f, zig = detail
+            if zig and type(v) is int and -zig - 1 <= v <= zig:
+                out += tag
+                out += encode_varint(v + v if v >= 0 else -v - v - 1)
+                continue
             if type(v) is str and fast >= 0:
                 # Pretty forms of the same fields: hex, flags, dict names, devices.
                 try:
@@ -374,14 +381,18 @@ class MessageCodec:
                     if f.criu.ipadd and v and isinstance(v[0], str):
                         v = convert.ip_parse(v)
                     if sub is not None:
+                        into = sub.encode_into
                         for i, item in enumerate(v):
+                            out += tag
+                            start = len(out)
                             try:
-                                body = sub.encode(item)
+                                into(out, item)
                             except CritError as e:
                                 raise e.at(prefix="[%d]" % i) from None
-                            out += tag
-                            out += encode_varint(len(body))
-                            out += body
+                            # The size goes in front once known: a short memmove of one
+                            # message beats encoding it apart and copying it in.
+                            n = len(out) - start
+                            out[start:start] = _ONE_BYTE[n] if n < 0x80 else encode_varint(n)
                     else:
                         items = enc.many(v)
                         if repack and name in repack:
@@ -396,10 +407,11 @@ class MessageCodec:
                                 out += tag
                                 out += item
                 elif sub is not None:
-                    body = sub.encode(v)
                     out += tag
-                    out += encode_varint(len(body))
-                    out += body
+                    start = len(out)
+                    sub.encode_into(out, v)
+                    n = len(out) - start
+                    out[start:start] = _ONE_BYTE[n] if n < 0x80 else encode_varint(n)
                 else:
                     out += tag
                     out += enc(v)
@@ -473,9 +485,14 @@ class _Nested:
             self.open.n -= 1
 
     def encode(self, d, ignore: Tuple[str, ...] = ()) -> bytes:
+        out = bytearray()
+        self.encode_into(out, d, ignore)
+        return bytes(out)
+
+    def encode_into(self, out: bytearray, d, ignore: Tuple[str, ...] = ()) -> None:
         self._enter(EncodeError)
         try:
-            return self.codec.encode(d, ignore)
+            self.codec.encode_into(out, d, ignore)
         finally:
             self.open.n -= 1
 

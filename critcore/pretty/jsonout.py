@@ -3,7 +3,12 @@ Compact output is one C-accelerated json.dumps; indented output has its own writ
 json.dumps(indent=4) always runs the pure-Python encoder, at several times the compact cost."""
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
+
 import json
+from itertools import chain
 from json.encoder import encode_basestring_ascii as _str
 
 try:  # the C accelerator json.dumps itself uses; absent on some Pythons
@@ -31,6 +36,10 @@ _SCALAR = {
     float: _float,
     type(None): lambda v: "null",
 }
+
+
+_SCALAR_TYPES = frozenset(_SCALAR)
+_DICT = {dict}
 
 
 def _no_default(o):
@@ -77,6 +86,10 @@ def _indented(obj, level: int, keys: dict) -> str:
     if type(obj) is list:
         if not obj:
             return "[]"
+        if _c_encoder is not None and len(obj) > 1 and type(obj[0]) is dict:
+            text = _leaf_dicts(obj, level, keys)
+            if text is not None:
+                return text
         parts = []
         for v in obj:
             enc = scalar.get(type(v))
@@ -85,6 +98,27 @@ def _indented(obj, level: int, keys: dict) -> str:
     # Anything unusual (subclasses, tuples): let the standard encoder decide, with its errors.
     text = json.dumps(obj, indent=4)
     return text.replace("\n", "\n" + _INDENT * level)
+
+
+def _leaf_dicts(items: list, level: int, keys: dict) -> Optional[str]:
+    """The indented form of a list of non-empty dicts with scalar values (pagemap entries,
+    VMAs), or None for any other list. One C-encoder pass writes it with every separator
+    indented for the dicts' items; one replace then mends the separators between the dicts.
+    That replace cannot touch a value: a raw newline is only ever a separator (strings are
+    ASCII-escaped), and no scalar ends with '}', so '},<newline>' ends a dict."""
+    if set(map(type, items)) != _DICT or not min(map(len, items)):
+        return None
+    if not _SCALAR_TYPES.issuperset(map(type, chain.from_iterable(map(dict.values, items)))):
+        return None
+    inner = "\n" + _INDENT * (level + 1)
+    item = "\n" + _INDENT * (level + 2)
+    enc = keys.get(("leaf", level + 1))
+    if enc is None:
+        enc = keys[("leaf", level + 1)] = _c_encoder(
+            None, _no_default, _str, None, ": ", "," + item, False, False, True)
+    body = "".join(enc(items, 0))[2:-2]  # without the outer "[{" and "}]"
+    body = body.replace("}," + item + "{", inner + "}," + inner + "{" + item)
+    return "[" + inner + "{" + item + body + inner + "}\n" + _INDENT * level + "]"
 
 
 def render(obj, pretty: bool) -> str:
