@@ -17,12 +17,8 @@ OUT = REPO / "bench" / "out"
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "08-bigmem-many-vmas"
 COMPARED = ("ps", "fds", "mems", "rss")  # what crit's x can do too
 
-
-def critcore_env() -> dict:
-    # Run from cached bytecode, as an installed package (and Debian's crit) does.
-    env = dict(os.environ, PYTHONPYCACHEPREFIX=str(OUT / "pycache"))
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import crit_python, critcore_env, critcore_python  # noqa: E402
 
 
 def run_once(argv, env, cwd):
@@ -37,16 +33,6 @@ def run_once(argv, env, cwd):
     return wall, cpu, p.returncode
 
 
-def crit_python(crit: str) -> str:
-    """The interpreter named in crit's #! line (crit is a Python script)."""
-    with open(crit, "rb") as fh:
-        line = fh.readline().decode("utf-8", "replace")
-    parts = line[2:].split() if line.startswith("#!") else []
-    if parts and os.path.basename(parts[0]) == "env" and len(parts) > 1:
-        return shutil.which(parts[1]) or parts[1]
-    return parts[0] if parts else sys.executable
-
-
 def output(argv, env, cwd) -> bytes:
     return subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL).stdout
@@ -58,13 +44,16 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=10, help="runs per command; the best counts")
     ap.add_argument("--crit", default=shutil.which("crit"),
                     help="reference crit (default: crit on PATH)")
-    ap.add_argument("--python", default=sys.executable, help="interpreter that runs critcore")
+    ap.add_argument("--python", default="crit",
+                    help="interpreter that runs critcore (as in run.py; default: crit's own)")
     ap.add_argument("--json", type=Path, help="also save every run's times here")
     args = ap.parse_args(argv)
 
     env = critcore_env()
     d = str(args.corpus)
-    ours = [args.python, "-m", "critcore"]
+    python = critcore_python(args.python, args.crit)
+    print("critcore runs on: %s" % python)
+    ours = [python, "-m", "critcore"]
     jobs = []  # (label, critcore argv, crit argv or None, golden file or None)
     for what in COMPARED:
         golden = args.corpus / "golden" / ("x-%s.txt" % what)
@@ -77,8 +66,8 @@ def main(argv=None) -> int:
     if (args.corpus / "stats-dump").exists():
         jobs.append(("stats", ours + ["stats", d], None, None))
     # Bare interpreter start-up of both sides: the floor under every row above.
-    jobs.append(("start-up: -c pass", [args.python, "-c", "pass"],
-                 [crit_python(args.crit), "-c", "pass"] if args.crit else None, None))
+    jobs.append(("start-up: -c pass", [python, "-c", "pass"],
+                 [crit_python(args.crit) or sys.executable, "-c", "pass"] if args.crit else None, None))
 
     notes = []
     for label, cc, crit, golden in jobs:  # warm the page cache and the bytecode cache

@@ -84,8 +84,50 @@ def only(corpus: Path, pattern: str) -> Path:
     return found[0]
 
 
-def critcore_cmd(*args: str) -> List[str]:
-    return [sys.executable, "-m", "critcore", *args]
+def critcore_cmd(*args: str, python: str = sys.executable) -> List[str]:
+    return [python, "-m", "critcore", *args]
+
+
+def crit_python(crit: str) -> Optional[str]:
+    """The interpreter named in crit's #! line, or None when crit is not a script."""
+    try:
+        with open(shutil.which(crit) or crit, "rb") as fh:
+            line = fh.readline().decode("utf-8", "replace")
+    except OSError:
+        return None
+    parts = line[2:].split() if line.startswith("#!") else []
+    if parts and os.path.basename(parts[0]) == "env" and len(parts) > 1:
+        return shutil.which(parts[1])
+    return parts[0] if parts else None
+
+
+# critcore's runtime dependencies (pyproject.toml), for a venv on another interpreter.
+DEPENDENCIES = ("construct", "PyYAML", "jsonschema")
+
+
+def critcore_python(choice: str, crit: Optional[str]) -> str:
+    """The interpreter that runs critcore. "crit" means crit's own (a different build of the
+    same Python can differ by 20% or more: an optimised distribution build against one built
+    without PGO), given critcore's dependencies in a venv under OUT, so that both tools run on
+    the same interpreter, as a user installing critcore next to crit would."""
+    python = (crit_python(crit) if crit else None) if choice == "crit" else choice
+    if python is None:
+        return sys.executable
+    python = shutil.which(python) or python
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        return sys.executable
+    check = [python, "-c", "import sys; print(sys.version.split()[0])"]
+    version = subprocess.run(check, check=True, capture_output=True, text=True).stdout.strip()
+    venv = OUT / ("venv-%s-%s" % (os.path.basename(python), version))
+    venv_python = str(venv / "bin" / "python")
+    have = "import %s" % ", ".join(d.lower().replace("pyyaml", "yaml") for d in DEPENDENCIES)
+    if not os.path.exists(venv_python):
+        subprocess.run([python, "-m", "venv", "--without-pip", str(venv)], check=True)
+    if subprocess.run([venv_python, "-c", have], capture_output=True).returncode != 0:
+        print("installing critcore's dependencies into %s" % venv, flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "--python", venv_python, "install", "-q",
+                        *DEPENDENCIES], check=True)
+    return venv_python
 
 
 def critcore_env() -> dict:
@@ -134,22 +176,17 @@ class Crash(Exception):
     pass
 
 
-def best_of(argv: List[str], runs: int, env: Optional[dict]) -> tuple:
-    """Run argv `runs` times from the repo root; (best wall seconds, all times, last stdout).
-    Each time is {"wall": s, "cpu": user+sys s}: CPU time is steadier on a busy machine."""
-    times, out = [], b""
-    for _ in range(runs):
-        r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-        proc = subprocess.run(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-        times.append({"wall": wall, "cpu": cpu})
-        if proc.returncode != 0:
-            lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise Crash("exit %d: %s" % (proc.returncode, lines[-1] if lines else "(no stderr)"))
-        out = proc.stdout
-    return min(t["wall"] for t in times), times, out
+def run_once(argv: List[str], env: Optional[dict]) -> tuple:
+    """Run argv once from the repo root; ({"wall": s, "cpu": user+sys s}, stdout)."""
+    r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    proc = subprocess.run(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise Crash("exit %d: %s" % (proc.returncode, lines[-1] if lines else "(no stderr)"))
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return {"wall": wall, "cpu": cpu}, proc.stdout
 
 
 def first_diff(a, b, path: str = "$") -> Optional[str]:
@@ -234,53 +271,78 @@ def build_ops(p: dict, corpus: Path) -> List[Op]:
     return ops
 
 
-def run_op(op: Op, tool: str, argv0: List[str], runs: int, env: Optional[dict] = None) -> tuple:
-    """Time one tool on one op; (best seconds, times, output bytes)."""
-    out = OUT / "runs" / ("%s.%s.%s" % (tool, op.key, "json" if op.is_json else "img"))
-    out.parent.mkdir(exist_ok=True)
-    args = [str(out) if a == "{out}" else a for a in op.args]
-    best, times, stdout = best_of(argv0 + args, runs, env)
-    return best, times, (out.read_bytes() if "{out}" in op.args else stdout)
+class Timing:
+    """One tool's runs of one op: every time, its last output, or how it crashed."""
+
+    def __init__(self, tool: str, argv0: List[str], env: Optional[dict], op: Op):
+        self.out = OUT / "runs" / ("%s.%s.%s" % (tool, op.key, "json" if op.is_json else "img"))
+        self.out.parent.mkdir(exist_ok=True)
+        self.argv = argv0 + [str(self.out) if a == "{out}" else a for a in op.args]
+        self.env, self.op = env, op
+        self.times: List[dict] = []
+        self.stdout = b""
+        self.crash: Optional[Crash] = None
+
+    def run(self) -> None:
+        if self.crash is None:
+            try:
+                t, self.stdout = run_once(self.argv, self.env)
+                self.times.append(t)
+            except Crash as e:
+                self.crash = e
+
+    def best(self, what: str = "wall") -> Optional[float]:
+        return min(t[what] for t in self.times) if self.times and not self.crash else None
+
+    def output(self) -> bytes:
+        return self.out.read_bytes() if "{out}" in self.op.args else self.stdout
 
 
-def bench(ops: List[Op], crit: Optional[str], runs: int) -> None:
-    """Time every op with critcore and crit (if any), check outputs, fill in op.row."""
-    startup = None
+def bench(ops: List[Op], crit: Optional[str], runs: int, python: str = sys.executable) -> None:
+    """Time every op with critcore and crit (if any), check outputs, fill in op.row.
+    The two tools take turns, run by run, so that a busy spell of the machine falls on both."""
+    startup = startup_cpu = None
     for op in ops:
         row = op.row = {"op": op.label, "critcore_s": None, "crit_s": None, "ratio": None,
-                        "target": op.limit, "status": "n/a", "notes": []}
+                        "cpu_ratio": None, "target": op.limit, "status": "n/a", "notes": []}
         print("  %-38s" % op.label, end="", flush=True)
-        try:
-            best, row["critcore_runs"], mine = run_op(op, "critcore", critcore_cmd(), runs,
-                                                          critcore_env())
-            row["critcore_s"] = best
-            problem = op.expect(mine)
+        mine = Timing("critcore", critcore_cmd(python=python), critcore_env(), op)
+        theirs = Timing("crit", [crit], None, op) if crit else None
+        for _ in range(runs):
+            mine.run()
+            if theirs is not None:
+                theirs.run()
+        row["critcore_runs"] = mine.times
+        if mine.crash:
+            row["status"] = "CRASH"
+            row["notes"].append("critcore crashed: %s" % mine.crash)
+        else:
+            row["critcore_s"] = mine.best()
+            problem = op.expect(mine.output())
             row["check"] = problem or "ok"
             if problem:
                 row["notes"].append("CHECK FAILED: " + problem)
-        except Crash as e:
-            mine = None
-            row["status"] = "CRASH"
-            row["notes"].append("critcore crashed: %s" % e)
-        if crit:
-            try:
-                best, row["crit_runs"], theirs = run_op(op, "crit", [crit], runs)
-                if op.key == "startup":
-                    startup = best
-                if op.ref_startup:
-                    row["notes"].append("crit's own time: %.3f s (the target uses start-up)" % best)
-                else:
-                    row["crit_s"] = best
-                    if mine is not None:
-                        row["notes"].append("info: crit's output "
-                                            + compare(mine, theirs, op.is_json))
-            except Crash as e:
+        ref_cpu = None
+        if theirs is not None:
+            row["crit_runs"] = theirs.times
+            if theirs.crash:
                 row["notes"].append("crit failed (%s)%s" % (
-                    e, "; the reference is crit's start-up time" if op.ref_startup else ""))
+                    theirs.crash, "; the reference is crit's start-up time" if op.ref_startup else ""))
+            elif op.ref_startup:
+                row["notes"].append("crit's own time: %.3f s (the target uses start-up)"
+                                    % theirs.best())
+            else:
+                row["crit_s"], ref_cpu = theirs.best(), theirs.best("cpu")
+                if op.key == "startup":
+                    startup, startup_cpu = row["crit_s"], ref_cpu
+                if not mine.crash:
+                    row["notes"].append("info: crit's output "
+                                        + compare(mine.output(), theirs.output(), op.is_json))
             if op.ref_startup:
-                row["crit_s"] = startup
+                row["crit_s"], ref_cpu = startup, startup_cpu
         if row["critcore_s"] is not None and row["crit_s"]:
             row["ratio"] = row["critcore_s"] / row["crit_s"]
+            row["cpu_ratio"] = mine.best("cpu") / ref_cpu if ref_cpu else None
             row["status"] = "PASS" if row["ratio"] <= op.limit else "FAIL"
         print(" %8s  %8s" % (fmt(row["critcore_s"]), fmt(row["crit_s"])), flush=True)
 
@@ -290,15 +352,17 @@ def fmt(x: Optional[float], spec: str = "%.3f") -> str:
 
 
 def print_table(ops: List[Op], runs: int) -> None:
-    print("\n%-38s %11s %9s %7s %8s  %s" % ("operation", "critcore s", "crit s", "ratio",
-                                             "target", "result"))
-    print("-" * 84)
+    print("\n%-38s %11s %9s %7s %8s  %-6s %s" % ("operation", "critcore s", "crit s", "ratio",
+                                                  "target", "result", "cpu ratio"))
+    print("-" * 94)
     for op in ops:
         r = op.row
-        print("%-38s %11s %9s %7s %8s  %s" % (r["op"], fmt(r["critcore_s"]), fmt(r["crit_s"]),
-                                               fmt(r["ratio"], "%.2fx"), "<=%.1fx" % r["target"],
-                                               r["status"]))
-    print("(wall clock of whole processes, best of %d)" % runs)
+        print("%-38s %11s %9s %7s %8s  %-6s %s" % (
+            r["op"], fmt(r["critcore_s"]), fmt(r["crit_s"]), fmt(r["ratio"], "%.2fx"),
+            "<=%.1fx" % r["target"], r["status"], fmt(r["cpu_ratio"], "%.2fx")))
+    print("(wall clock of whole processes, best of %d, the tools taking turns; the result "
+          "is judged on wall time, and the\ncpu ratio compares best user+sys CPU times, which "
+          "a busy machine disturbs less)" % runs)
     notes = [(op.row["op"], n) for op in ops for n in op.row["notes"]]
     if notes:
         print("\nnotes:")
@@ -313,6 +377,9 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3, help="runs per measurement; the best counts")
     ap.add_argument("--crit", default=shutil.which("crit"),
                     help="reference crit (default: crit on PATH)")
+    ap.add_argument("--python", default="crit",
+                    help="interpreter that runs critcore: a path, or 'crit' (default) for the "
+                         "one in crit's #! line, in a venv with critcore's dependencies")
     ap.add_argument("--seed", type=int, default=0, help="seed for the gaps between copied blocks")
     ap.add_argument("--json", type=Path, help="also save the results here")
     args = ap.parse_args()
@@ -331,13 +398,23 @@ def main() -> int:
             critcore.CritError) as e:
         print("bench: generation failed: %s" % e, file=sys.stderr)
         return 1
-    print("reference crit: %s" % (args.crit or "not found; critcore timings only"))
-    bench(ops, args.crit, args.runs)
+    try:
+        python = critcore_python(args.python, args.crit)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print("bench: no interpreter for critcore (%s); try --python %s" % (e, sys.executable),
+              file=sys.stderr)
+        return 1
+    crit_py = crit_python(args.crit) if args.crit else None
+    print("reference crit: %s%s" % (args.crit or "not found; critcore timings only",
+                                   " (on %s)" % crit_py if crit_py else ""))
+    print("critcore runs on: %s" % python)
+    bench(ops, args.crit, args.runs, python)
     print_table(ops, args.runs)
 
     if args.json:
         args.json.write_text(json.dumps({
             "python": sys.version.split()[0], "machine": platform.machine(),
+            "critcore_python": python, "crit_python": crit_py,
             "crit": args.crit, "runs": args.runs, "seed": args.seed, "corpus": str(args.corpus),
             "vmas": N_VMAS, "pagemap_entries": N_PAGEMAP,
             "results": [op.row for op in ops]}, indent=2) + "\n")

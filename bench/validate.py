@@ -55,6 +55,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5, help="runs per measurement; the best counts")
     ap.add_argument("--crit", default=shutil.which("crit"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--python", default="crit",
+                    help="interpreter that runs critcore (as in run.py; default: crit's own)")
     ap.add_argument("--full", action="store_true",
                     help="also time `validate --full` (the whole JSON Schema; slow)")
     ap.add_argument("--json", type=Path, help="also save the results here")
@@ -63,7 +65,11 @@ def main() -> int:
     out = bench.OUT / "runs"
     out.mkdir(parents=True, exist_ok=True)
     env = bench.critcore_env()
-    cc = bench.critcore_cmd
+    python = bench.critcore_python(args.python, args.crit)
+    print("critcore runs on: %s" % python)
+
+    def cc(*argv):
+        return bench.critcore_cmd(*argv, python=python)
     rows = []
     print("%-34s %10s %10s %8s  %s" % ("encode of mm-big (50,000 VMAs)", "critcore s", "crit s",
                                        "ratio", "result"))
