@@ -129,6 +129,35 @@ def test_every_scalar_type(schema):
     assert codec(schema).encode(json.loads(json.dumps(d))) == raw
 
 
+@pytest.mark.parametrize("name,num,bits", [("s32", 5, 32), ("s64", 6, 64)])
+def test_sint_edges_zigzag_and_range(schema, name, num, bits):
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    for v in (0, -1, 1, -64, 63, -65, 64, lo, hi):
+        raw = tag(num, 0) + encode_varint(zigzag_encode(v))
+        assert codec(schema).encode({name: v}) == raw
+        assert codec(schema).decode(raw) == {name: v}
+    for v in (lo - 1, hi + 1):
+        with pytest.raises(EncodeError) as ei:
+            codec(schema).encode({name: v})
+        assert ei.value.path == name and "out of range for sint%d" % bits in str(ei.value)
+
+
+def test_nested_messages_are_sized_after_writing_them(schema):
+    # Nested messages are written in place and their size put in front afterwards.
+    big = {"a": 1 << 31, "s": -(1 << 30)}  # 6 + 6 bytes
+    big_raw = tag(1, 0) + encode_varint(1 << 31) + tag(2, 0) + encode_varint((1 << 31) - 1)
+    raw = (tag(3, 0) + b"\x07" + tag(17, 2) + bytes([len(big_raw)]) + big_raw
+           + tag(20, 2) + b"\x00" + tag(20, 2) + b"\x02\x08\x05" + tag(20, 2)
+           + bytes([len(big_raw)]) + big_raw + tag(23, 0) + b"\x01")
+    d = {"u32": 7, "msg": big, "msgs": [{}, {"a": 5}, big], "flags": 1}
+    assert codec(schema).encode(d) == raw
+    assert codec(schema).decode(raw) == d
+    # A nested error leaves no half-written message behind for the caller to see.
+    with pytest.raises(EncodeError) as ei:
+        codec(schema).encode({"msgs": [{"a": 1}, {"a": -1}]})
+    assert ei.value.path == "msgs[1].a"
+
+
 def test_negative_int32_round_trips_as_ten_bytes(schema):
     raw = tag(1, 0) + b"\xff" * 9 + b"\x01"
     assert codec(schema).decode(raw) == {"i32": -1}

@@ -363,7 +363,8 @@ class MessageCodec:
             wire, enc, sub, rep, packed, f, zig = detail
             if zig and type(v) is int and -zig - 1 <= v <= zig:
                 out += tag
-                out += encode_varint(v + v if v >= 0 else -v - v - 1)
+                v = v + v if v >= 0 else -v - v - 1
+                out += _ONE_BYTE[v] if v < 0x80 else encode_varint(v)
                 continue
             if type(v) is str and fast >= 0:
                 # Pretty forms of the same fields: hex, flags, dict names, devices.
