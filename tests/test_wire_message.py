@@ -158,6 +158,27 @@ def test_nested_messages_are_sized_after_writing_them(schema):
     assert ei.value.path == "msgs[1].a"
 
 
+def test_key_plans_match_the_field_by_field_encoder(schema):
+    # Dicts whose keys are fields in number order go through a cached plan; any other key
+    # order, unknown or reserved key, or missing required field goes field by field. Both
+    # must write the same bytes and raise the same errors.
+    c = codec(schema)
+    d = {"i32": -5, "u32": 7, "s64": -3, "msg": {"a": 1, "s": -1}, "unpacked": [1, 2],
+         "msgs": [{"a": 2}, {}], "flags": 3, "colors": ["RED", 7]}
+    raw = c.encode(d)
+    assert c.plans[tuple(d)] is not False
+    shuffled = dict(reversed(list(d.items())))
+    assert c.encode(shuffled) == raw
+    assert c.plans[tuple(shuffled)] is False
+    assert c.decode(raw) == d
+    for bad, path in (({"u32": -1}, "u32"), ({"u32": 1, "msg": {"a": "x"}}, "msg.a"),
+                      ({"msgs": [{}, {"s": 1 << 40}]}, "msgs[1].s"), ({"u32": 1, "nope": 2}, "nope")):
+        for doc in (bad, dict(reversed(list(bad.items())))):
+            with pytest.raises(EncodeError) as ei:
+                c.encode(doc)
+            assert ei.value.path == path
+
+
 def test_negative_int32_round_trips_as_ten_bytes(schema):
     raw = tag(1, 0) + b"\xff" * 9 + b"\x01"
     assert codec(schema).decode(raw) == {"i32": -1}

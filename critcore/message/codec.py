@@ -37,6 +37,7 @@ _ONE_BYTE = tuple(bytes((i,)) for i in range(128))
 # Varint types whose non-negative ints are written as they are (no zigzag, no names).
 _FAST_VARINT = frozenset(("int32", "int64", "uint32", "uint64"))
 _ZIGZAG = frozenset(("sint32", "sint64"))
+_MAX_PLANS = 256  # distinct key sets remembered per message type (each a few hundred bytes)
 
 
 def _int32(v: int) -> int:
@@ -75,7 +76,8 @@ VARINT_DECODERS: Dict[str, Optional[Callable[[int], Any]]] = {
 class MessageCodec:
     """Compiled reader and writer of one message under one view (plain or pretty)."""
 
-    __slots__ = ("desc", "view", "table", "fields", "post", "schema", "_hex")
+    __slots__ = ("desc", "view", "table", "fields", "post", "schema", "_hex", "by_name",
+                 "required", "plans")
 
     def __init__(self, schema: Schema, desc: MessageDesc, view: View, inherited_hex: bool):
         self.desc = desc
@@ -86,6 +88,9 @@ class MessageCodec:
         # (every architecture's registers), and most runs meet only a few of them.
         self.table: Optional[Dict[int, tuple]] = None  # the decode table
         self.fields: Optional[List[tuple]] = None  # the encode table
+        self.by_name: Dict[str, tuple] = {}
+        self.required: frozenset = frozenset()
+        self.plans: Optional[Dict[tuple, Any]] = None  # key tuple -> plan, or False
         self.post: List[Tuple[str, Callable]] = []
 
     @classmethod
@@ -319,7 +324,10 @@ class MessageCodec:
             # Hot fields first: the loop unpacks only these; the rest waits in `detail`.
             fields.append((f.name, encode_varint((f.number << 3) | wire), fast, req, f.number,
                            (wire, enc, sub, f.repeated, f.packed, f, zig)))
+        self.by_name = {e[0]: e for e in fields}
+        self.required = frozenset(e[0] for e in fields if e[3])
         self.fields = fields
+        self.plans = {}
         return fields
 
     def encode(self, d: dict, ignore: Tuple[str, ...] = ()) -> bytes:
@@ -334,9 +342,55 @@ class MessageCodec:
         `out` holds a partial message; the caller discards it."""
         if type(d) is not dict and not isinstance(d, dict):
             raise EncodeError("expected an object, got %s" % _jtype(d))
+        plans = self.plans
+        if plans is None:
+            self._compile_encoder()
+            plans = self.plans
+        # A dict's keys say which fields it has: tens of thousands of VMAs share a few key
+        # tuples, each checked once into a plan, so the loop visits only the fields present.
+        keys = tuple(d)
+        plan = plans.get(keys)
+        if plan is None:
+            plan = self._plan(keys)
+            if len(plans) < _MAX_PLANS:
+                plans[keys] = plan
+        if plan is False:
+            self._encode_fields(out, d, ignore)
+            return
+        name = ""
+        try:
+            for (name, tag, fast, to_int, detail), v in zip(plan, d.values()):
+                if type(v) is int and 0 <= v <= fast:
+                    # Hot path: an in-range non-negative int of a varint field.
+                    out += tag
+                    out += _ONE_BYTE[v] if v < 0x80 else encode_varint(v)
+                elif type(v) is str and to_int is not None:
+                    # Pretty forms of the same fields: hex, flags, dict names, devices.
+                    out += tag
+                    out += encode_varint(to_int(v))
+                else:
+                    self._put(out, tag, fast, v, detail, None)
+        except CritError as e:
+            raise e.at(prefix=name) from None
+
+    def _plan(self, keys: tuple):
+        """The plan for dicts with these keys: (name, tag, fast, to_int, detail) per key, when the
+        keys are fields in field-number order and include every required field. Otherwise
+        False: _encode_fields then deals with reserved and unknown keys, order and errors."""
+        plan, last = [], 0
+        for k in keys:
+            e = self.by_name.get(k) if type(k) is str else None
+            if e is None or e[4] <= last:
+                return False
+            last = e[4]
+            plan.append((k, e[1], e[2], e[5][1].to_int if e[2] >= 0 else None, e[5]))
+        if not self.required.issubset(keys):
+            return False
+        return tuple(plan)
+
+    def _encode_fields(self, out: bytearray, d: dict, ignore: Tuple[str, ...]) -> None:
+        """encode_into() field by field in declaration order, for any dict."""
         fields = self.fields
-        if fields is None:
-            fields = self._compile_encoder()
         used = 0
         meta = d.get(RESERVED_KEY, _MISSING)
         pending = repack = None
@@ -355,67 +409,8 @@ class MessageCodec:
                     raise EncodeError("required field is missing", path=name)
                 continue
             used += 1
-            if type(v) is int and 0 <= v <= fast:
-                # Hot path: an in-range non-negative int of a varint field, nothing to convert.
-                out += tag
-                out += _ONE_BYTE[v] if v < 0x80 else encode_varint(v)
-                continue
-            wire, enc, sub, rep, packed, f, zig = detail
-            if zig and type(v) is int and -zig - 1 <= v <= zig:
-                out += tag
-                v = v + v if v >= 0 else -v - v - 1
-                out += _ONE_BYTE[v] if v < 0x80 else encode_varint(v)
-                continue
-            if type(v) is str and fast >= 0:
-                # Pretty forms of the same fields: hex, flags, dict names, devices.
-                try:
-                    v = enc.to_int(v)
-                except CritError as e:
-                    raise e.at(prefix=name) from None
-                out += tag
-                out += encode_varint(v)
-                continue
             try:
-                if rep:
-                    if not isinstance(v, list):
-                        raise EncodeError("expected an array, got %s" % _jtype(v))
-                    if f.criu.ipadd and v and isinstance(v[0], str):
-                        v = convert.ip_parse(v)
-                    if sub is not None:
-                        into = sub.encode_into
-                        for i, item in enumerate(v):
-                            out += tag
-                            start = len(out)
-                            try:
-                                into(out, item)
-                            except CritError as e:
-                                raise e.at(prefix="[%d]" % i) from None
-                            # The size goes in front once known: a short memmove of one
-                            # message beats encoding it apart and copying it in.
-                            n = len(out) - start
-                            out[start:start] = _ONE_BYTE[n] if n < 0x80 else encode_varint(n)
-                    else:
-                        items = enc.many(v)
-                        if repack and name in repack:
-                            packed = repack[name]
-                        if packed and items:
-                            body = b"".join(items)
-                            out += encode_varint((num << 3) | LEN)
-                            out += encode_varint(len(body))
-                            out += body
-                        else:
-                            for item in items:
-                                out += tag
-                                out += item
-                elif sub is not None:
-                    out += tag
-                    start = len(out)
-                    sub.encode_into(out, v)
-                    n = len(out) - start
-                    out[start:start] = _ONE_BYTE[n] if n < 0x80 else encode_varint(n)
-                else:
-                    out += tag
-                    out += enc(v)
+                self._put(out, tag, fast, v, detail, repack)
             except CritError as e:
                 raise e.at(prefix=name) from None
         if pending:
@@ -425,6 +420,61 @@ class MessageCodec:
             extra = [k for k in d if k not in known and k != RESERVED_KEY and k not in ignore]
             raise EncodeError("unknown key %r (not a field of %s)" % (extra[0], self.desc.name),
                               path=extra[0])
+
+    @staticmethod
+    def _put(out: bytearray, tag: bytes, fast: int, v, detail: tuple, repack) -> None:
+        """Write one field's value; errors carry the path below the field, not its name."""
+        wire, enc, sub, rep, packed, f, zig = detail
+        if type(v) is int and 0 <= v <= fast:
+            out += tag
+            out += _ONE_BYTE[v] if v < 0x80 else encode_varint(v)
+        elif zig and type(v) is int and -zig - 1 <= v <= zig:
+            v = v + v if v >= 0 else -v - v - 1
+            out += tag
+            out += _ONE_BYTE[v] if v < 0x80 else encode_varint(v)
+        elif type(v) is str and fast >= 0:
+            out += tag
+            out += encode_varint(enc.to_int(v))
+        elif rep:
+            if not isinstance(v, list):
+                raise EncodeError("expected an array, got %s" % _jtype(v))
+            if f.criu.ipadd and v and isinstance(v[0], str):
+                v = convert.ip_parse(v)
+            if sub is not None:
+                into = sub.encode_into
+                for i, item in enumerate(v):
+                    out += tag
+                    start = len(out)
+                    try:
+                        into(out, item)
+                    except CritError as e:
+                        raise e.at(prefix="[%d]" % i) from None
+                    # The size goes in front once known: a short memmove of one
+                    # message beats encoding it apart and copying it in.
+                    n = len(out) - start
+                    out[start:start] = _ONE_BYTE[n] if n < 0x80 else encode_varint(n)
+            else:
+                items = enc.many(v)
+                if repack and f.name in repack:
+                    packed = repack[f.name]
+                if packed and items:
+                    body = b"".join(items)
+                    out += encode_varint((f.number << 3) | LEN)
+                    out += encode_varint(len(body))
+                    out += body
+                else:
+                    for item in items:
+                        out += tag
+                        out += item
+        elif sub is not None:
+            out += tag
+            start = len(out)
+            sub.encode_into(out, v)
+            n = len(out) - start
+            out[start:start] = _ONE_BYTE[n] if n < 0x80 else encode_varint(n)
+        else:
+            out += tag
+            out += enc(v)
 
     def _reserved(self, meta) -> tuple:
         return reserved.check(self.desc, meta)
