@@ -409,6 +409,10 @@ class MessageCodec:
                     raise EncodeError("required field is missing", path=name)
                 continue
             used += 1
+            if type(v) is int and 0 <= v <= fast:
+                out += tag
+                out += _ONE_BYTE[v] if v < 0x80 else encode_varint(v)
+                continue
             try:
                 self._put(out, tag, fast, v, detail, repack)
             except CritError as e:
