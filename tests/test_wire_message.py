@@ -179,6 +179,28 @@ def test_key_plans_match_the_field_by_field_encoder(schema):
             assert ei.value.path == path
 
 
+def test_inline_varint_reader_at_every_length(schema):
+    # The message loop reads varints inline, in two halves; check every length against the
+    # reference reader, up to 2**64 - 1 and the 10-byte negative int64.
+    import random
+    rng = random.Random(7)
+    values = [0, 1, 127, 128, (1 << 64) - 1] + [(1 << b) - 1 for b in range(7, 64, 7)]
+    values += [1 << b for b in range(7, 64, 7)] + [rng.getrandbits(b) for b in range(1, 65)]
+    for v in values:
+        raw = tag(4, 0) + encode_varint(v)
+        assert codec(schema).decode(raw) == {"u64": v}, v
+        assert read_varint(raw, 1) == (v, len(raw))
+    assert codec(schema).decode(tag(2, 0) + encode_varint(-3)) == {"i64": -3}
+    # 10 bytes whose last carries more than bit 63: the value is cut to 64 bits, as protobuf does
+    assert codec(schema).decode(tag(4, 0) + b"\xff" * 9 + b"\x7f") == {"u64": (1 << 64) - 1}
+    with pytest.raises(DecodeError) as ei:
+        codec(schema).decode(tag(4, 0) + b"\x80" * 10 + b"\x01")
+    assert ei.value.offset == 1 and "longer than 10 bytes" in str(ei.value)
+    for n in range(1, 10):
+        with pytest.raises(DecodeError, match="truncated"):
+            codec(schema).decode(tag(4, 0) + b"\x80" * n)
+
+
 def test_negative_int32_round_trips_as_ten_bytes(schema):
     raw = tag(1, 0) + b"\xff" * 9 + b"\x01"
     assert codec(schema).decode(raw) == {"i32": -1}
