@@ -171,6 +171,10 @@ def test_key_plans_match_the_field_by_field_encoder(schema):
     assert c.encode(shuffled) == raw
     assert c.plans[tuple(shuffled)] is False
     assert c.decode(raw) == d
+    many = dict(d, **{"k%d" % i: i for i in range(100)})  # unknown keys: never remembered
+    with pytest.raises(EncodeError):
+        c.encode(many)
+    assert tuple(many) not in c.plans
     for bad, path in (({"u32": -1}, "u32"), ({"u32": 1, "msg": {"a": "x"}}, "msg.a"),
                       ({"msgs": [{}, {"s": 1 << 40}]}, "msgs[1].s"), ({"u32": 1, "nope": 2}, "nope")):
         for doc in (bad, dict(reversed(list(bad.items())))):

@@ -37,7 +37,7 @@ _ONE_BYTE = tuple(bytes((i,)) for i in range(128))
 # Varint types whose non-negative ints are written as they are (no zigzag, no names).
 _FAST_VARINT = frozenset(("int32", "int64", "uint32", "uint64"))
 _ZIGZAG = frozenset(("sint32", "sint64"))
-_MAX_PLANS = 256  # distinct key sets remembered per message type (each a few hundred bytes)
+_MAX_PLANS = 256  # distinct key sets remembered per message type
 
 
 def _int32(v: int) -> int:
@@ -367,7 +367,9 @@ class MessageCodec:
         plan = plans.get(keys)
         if plan is None:
             plan = self._plan(keys)
-            if len(plans) < _MAX_PLANS:
+            # Remember at most _MAX_PLANS key sets, none longer than the field list: a
+            # long-lived process must not keep every odd input's keys alive.
+            if len(plans) < _MAX_PLANS and len(keys) <= len(self.fields):
                 plans[keys] = plan
         if plan is False:
             self._encode_fields(out, d, ignore)
