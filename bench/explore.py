@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-OUT = REPO / "bench" / "out"
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "08-bigmem-many-vmas"
 COMPARED = ("ps", "fds", "mems", "rss")  # what crit's x can do too
 

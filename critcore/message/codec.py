@@ -444,12 +444,10 @@ class MessageCodec:
 
     @staticmethod
     def _put(out: bytearray, tag: bytes, fast: int, v, detail: tuple, repack) -> None:
-        """Write one field's value; errors carry the path below the field, not its name."""
+        """Write one field's value that the loops' in-range-int fast path left over; errors
+        carry the path below the field, not its name."""
         wire, enc, sub, rep, packed, f, zig = detail
-        if type(v) is int and 0 <= v <= fast:
-            out += tag
-            out += _ONE_BYTE[v] if v < 0x80 else encode_varint(v)
-        elif zig and type(v) is int and -zig - 1 <= v <= zig:
+        if zig and type(v) is int and -zig - 1 <= v <= zig:
             v = v + v if v >= 0 else -v - v - 1
             out += tag
             out += _ONE_BYTE[v] if v < 0x80 else encode_varint(v)

@@ -65,10 +65,7 @@ def _indented(obj, level: int, keys: dict) -> str:
             else:
                 # All values scalar: the C encoder with the indent folded into the item
                 # separator writes the indented form, minus the newlines around the braces.
-                leaf = keys.get(("leaf", level))
-                if leaf is None:
-                    leaf = keys[("leaf", level)] = _c_encoder(
-                        None, _no_default, _str, None, ": ", "," + inner, False, False, True)
+                leaf = _leaf_encoder(level, keys)
                 return "{" + inner + "".join(leaf(obj, 0))[1:-1] + close + "}"
         prefixes = keys.get(level)
         if prefixes is None:
@@ -100,6 +97,16 @@ def _indented(obj, level: int, keys: dict) -> str:
     return text.replace("\n", "\n" + _INDENT * level)
 
 
+def _leaf_encoder(level: int, keys: dict):
+    """The C encoder whose item separator carries the indent of a dict's items at `level`
+    (memoised in `keys`): it writes a scalar dict indented, less its brace newlines."""
+    enc = keys.get(("leaf", level))
+    if enc is None:
+        enc = keys[("leaf", level)] = _c_encoder(
+            None, _no_default, _str, None, ": ", ",\n" + _INDENT * (level + 1), False, False, True)
+    return enc
+
+
 def _leaf_dicts(items: list, level: int, keys: dict) -> Optional[str]:
     """The indented form of a list of non-empty dicts with scalar values (pagemap entries,
     VMAs), or None for any other list. One C-encoder pass writes it with every separator
@@ -112,11 +119,7 @@ def _leaf_dicts(items: list, level: int, keys: dict) -> Optional[str]:
         return None
     inner = "\n" + _INDENT * (level + 1)
     item = "\n" + _INDENT * (level + 2)
-    enc = keys.get(("leaf", level + 1))
-    if enc is None:
-        enc = keys[("leaf", level + 1)] = _c_encoder(
-            None, _no_default, _str, None, ": ", "," + item, False, False, True)
-    body = "".join(enc(items, 0))[2:-2]  # without the outer "[{" and "}]"
+    body = "".join(_leaf_encoder(level + 1, keys)(items, 0))[2:-2]  # without the outer "[{" and "}]"
     body = body.replace("}," + item + "{", inner + "}," + inner + "{" + item)
     return "[" + inner + "{" + item + body + inner + "}\n" + _INDENT * level + "]"
 
