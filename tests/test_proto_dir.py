@@ -58,9 +58,9 @@ def insert_after(path, anchor, text):
 
 
 def make_future(root):
-    """CRIU 4.2's formats plus: vma_entry.future_bits (30), pstree_entry.future_ids (15),
+    """criu-dev's formats (the bundled schema) plus: vma_entry.future_bits (30), pstree_entry.future_ids (15),
     fd_types.FUTURE_FD (99), foo-bar.proto and FOO_BAR_MAGIC."""
-    src = formats("v4.2")
+    src = formats("criu-dev")
     shutil.copytree(src / "images", root / "images")
     shutil.copy(src / "magic.h", root / "magic.h")
     insert_after(root / "images" / "vma.proto", "message vma_entry {\n",
@@ -422,9 +422,19 @@ def test_schema_diff_of_the_future(future):
     assert re.search(r"  ~ fd_types\n +\+ FUTURE_FD = 99\n", text)
     assert "  + FOO_BAR = 0x5a5a1234 (entries: foo_bar_entry)\n" in text
     assert " removed" not in text.replace("0 removed", "")
-    assert schema_diff(str(FORMATS / "v4.2"), "bundled").endswith("no differences\n")
+    assert schema_diff(str(FORMATS / "criu-dev"), "bundled").endswith("no differences\n")
     st, out, err = run_cli(["schema", "diff", "bundled", str(future)])
     assert (st, out.decode(), err) == (0, text, "")
+
+
+def test_schema_diff_v42_to_bundled_criu_dev():
+    # The bundled schema is criu-dev's: a superset of 4.2 with the compressed-pages fields.
+    text = schema_diff(str(formats("v4.2")), "bundled")
+    assert re.search(r"  ~ pagemap_entry\n +\+ 6: repeated uint32 compressed_size \[packed\]\n"
+                     r" +\+ 7: optional uint64 total_compressed_size\n"
+                     r" +\+ 8: optional uint32 region_pages\n", text)
+    assert re.search(r"  ~ inventory_entry\n +\+ 15: optional uint32 compress\n", text)
+    assert " removed" not in text.replace("0 removed", "")
 
 
 def test_schema_diff_v317_to_v42():

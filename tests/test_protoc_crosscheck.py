@@ -16,7 +16,7 @@ import pytest
 from critcore.schema.protoparse import parse_sources, read_proto_dir
 
 from conftest import FORMATS, formats
-VERSIONS = ("v4.2", "v3.17")
+VERSIONS = ("criu-dev", "v4.2", "v3.17")
 DESCRIPTOR = os.path.join("google", "protobuf", "descriptor.proto")
 CRIU_EXT_NUMBER = 1018
 FIELD_KEYS = ("number", "label", "type", "type_name", "packed", "default", "deprecated", "oneof", "criu")
